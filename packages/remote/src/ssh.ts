@@ -15,6 +15,7 @@ import {
   type HostKeyDecision,
   type HostKeyPolicy,
   keyTypeOf,
+  parseFingerprints,
   preferredHostKeyAlgorithms,
 } from "./internal/host-keys.js";
 
@@ -101,6 +102,17 @@ export async function connect(options: ConnectOptions): Promise<Remote> {
     else log.debug(`host key of ${where} accepted: ${decision.matched}`);
     return decision.ok;
   };
+
+  if (options.hostKeys !== "insecure-skip") {
+    const { knownHosts, fingerprints } = options.hostKeys;
+    if (!knownHosts && !fingerprints?.length) {
+      // Checked here, before any packet is sent, rather than inside the handshake.
+      throw new ConnectError(`No host key to verify ${where} against`, {
+        hint: "Pass host-fingerprint (SHA256:... from `ssh-keygen -lf` on the host) or known-hosts.",
+      });
+    }
+    if (fingerprints) parseFingerprints(fingerprints.join("\n"));
+  }
 
   const ssh = new NodeSSH();
   const config = {
