@@ -1,0 +1,15 @@
+export {
+  acquireLock,
+  DeployLock,
+  describeHolder,
+  inspectCommand,
+  LockError,
+  type LockHolder,
+  type LockOptions,
+  type LockState,
+  lockPaths,
+  parseLockState,
+  releaseCommand,
+  releaseOnSignals,
+  takeCommand,
+} from "./lock.js";
