@@ -13,3 +13,22 @@ export {
   releaseOnSignals,
   takeCommand,
 } from "./lock.js";
+export {
+  type AuditEntry,
+  appendAudit,
+  auditCommand,
+  isDeploymentId,
+  listCommand,
+  listReleases,
+  newDeploymentId,
+  parseRecords,
+  previousRelease,
+  pruneCommand,
+  type ReleaseRecord,
+  type ReleaseService,
+  type ReleaseStatus,
+  readAudit,
+  releasesToPrune,
+  smokerPaths,
+  writeRelease,
+} from "./releases.js";
