@@ -4,6 +4,7 @@ import { captureOutput } from "./internal/capture.js";
 import { parseCommands } from "./internal/commands.js";
 import { phase } from "./log.js";
 import { run, type StepFunction } from "./run.js";
+import { runInProcess } from "./testing.js";
 
 async function runCaptured(main: StepFunction, post?: StepFunction) {
   const before = process.exitCode;
@@ -192,5 +193,21 @@ describe("run: post step", () => {
       },
     ]);
     expect(result.exitCode).toBeUndefined();
+  });
+});
+
+describe("errors from other packages", () => {
+  test("an Error with a hint field is described, not called unexpected, and its hint is printed", async () => {
+    class RemoteLike extends Error {
+      readonly hint = "Is sshd running on the host?";
+    }
+    const result = await runInProcess(async () => {
+      throw new RemoteLike("SSH to 10.0.0.5:22 was refused");
+    });
+    expect(result.failed).toBe(true);
+    expect(result.log).toContain(
+      "::error::SSH to 10.0.0.5:22 was refused%0AIs sshd running on the host?",
+    );
+    expect(result.log).not.toContain("Unexpected error");
   });
 });

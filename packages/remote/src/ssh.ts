@@ -1,3 +1,5 @@
+// Must stay the first import: it defines what ssh2 needs while it loads.
+import "./internal/cjs-globals.js";
 import { randomBytes } from "node:crypto";
 import { NodeSSH } from "node-ssh";
 import type { ClientChannel, ServerHostKeyAlgorithm, SFTPWrapper } from "ssh2";

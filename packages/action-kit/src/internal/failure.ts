@@ -30,6 +30,20 @@ function messageOf(thrown: unknown): string {
 }
 
 /**
+ * Errors that say what failed and what to do: ActionError, and the domain errors of other
+ * packages (remote, deploy) that carry a `hint` field without depending on this kit.
+ */
+function isDescribed(error: unknown): error is Error & { hint?: unknown } {
+  return error instanceof ActionError || (error instanceof Error && "hint" in error);
+}
+
+function hintOf(error: unknown): string | undefined {
+  return isDescribed(error) && typeof error.hint === "string" && error.hint !== ""
+    ? error.hint
+    : undefined;
+}
+
+/**
  * The one message a failure ends in: `<what failed>: <why>` and, on its own line, what to do.
  *
  * - what failed: the phase the error escaped from (`Pull images failed`); outside any phase
@@ -41,8 +55,7 @@ export function describeFailure(error: unknown): string {
   const where = phaseOf(error);
   let what: string | undefined;
   if (where !== undefined) what = `${where} failed`;
-  else if (error instanceof Error)
-    what = error instanceof ActionError ? undefined : "Unexpected error";
+  else if (error instanceof Error) what = isDescribed(error) ? undefined : "Unexpected error";
   else what = "Unexpected error (a non-Error value was thrown)";
 
   const reasons: string[] = [];
@@ -53,7 +66,7 @@ export function describeFailure(error: unknown): string {
     if (message !== "" && !reasons.some((reason) => reason.includes(message))) {
       reasons.push(message);
     }
-    if (hint === undefined && link instanceof ActionError && link.hint) hint = link.hint;
+    hint ??= hintOf(link);
   }
   const line = [...(what === undefined ? [] : [what]), ...reasons].join(": ");
   return hint === undefined ? line : `${line}\n${hint}`;
