@@ -1,4 +1,15 @@
 export {
+  DeployError,
+  type DeployPlan,
+  type DeployResult,
+  deploy,
+  envFile,
+  longestDeployMs,
+  type Reporter,
+  restoreRelease,
+  type ServiceOutcome,
+} from "./deploy.js";
+export {
   acquireLock,
   DeployLock,
   describeHolder,

@@ -1,0 +1,134 @@
+import { existsSync, realpathSync, statSync } from "node:fs";
+import { basename, dirname, isAbsolute, relative, resolve } from "node:path";
+import { getInputs, InputError, type InputSource, input } from "@smoker/action-kit";
+import {
+  type ConnectOptions,
+  connectionInputs,
+  connectOptionsFrom,
+  type RemoteLog,
+} from "@smoker/remote";
+
+export const VERSION_RULE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+const SERVICE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+const PROJECT_DIR = /^\/[A-Za-z0-9_.@/-]{1,255}$/;
+
+const spec = {
+  ...connectionInputs,
+  "compose-files": input.list({ default: ["docker-compose.yml"] }),
+  "project-dir": input.string({ pattern: PROJECT_DIR }),
+  "project-name": input.string({ pattern: PROJECT_NAME }),
+  version: input.string({ pattern: VERSION_RULE }),
+  env: input.keyValues({ secret: true }),
+  services: input.list({ separator: "comma-or-newline" }),
+  pull: input.boolean({ default: true }),
+  "pre-deploy": input.string({}),
+  "wait-timeout": input.duration({ default: "120s", min: "1s", max: "2h" }),
+  "rollback-on-failure": input.boolean({ default: true }),
+  "lock-timeout": input.duration({ default: "5m", min: "0s", max: "6h" }),
+  "force-unlock": input.boolean({ default: false }),
+  "keep-releases": input.integer({ default: 10, min: 2, max: 1000 }),
+  compose: input.enum(["auto", "v2", "v1"] as const, { default: "auto" }),
+} as const;
+
+export interface DeployInputs {
+  connection: ConnectOptions;
+  /** Local paths (absolute) and the names they get in the project directory, in -f order. */
+  composeFiles: { local: string; name: string }[];
+  projectDir: string;
+  projectName: string;
+  version: string;
+  env: Map<string, string> | undefined;
+  services: string[] | undefined;
+  pull: boolean;
+  preDeploy: string | undefined;
+  waitTimeoutMs: number;
+  rollbackOnFailure: boolean;
+  lockTimeoutMs: number;
+  forceUnlock: boolean;
+  keepReleases: number;
+  compose: "auto" | "v2" | "v1";
+}
+
+/** Compose's own rule for project names, applied to a folder name. */
+export function sanitizeProjectName(folder: string): string {
+  return folder
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]/g, "-")
+    .replace(/^[^a-z0-9]+/, "")
+    .slice(0, 63);
+}
+
+/**
+ * Reads and checks every input before anything connects: a bad value fails here, naming the
+ * input and the rule, with no remote command run.
+ */
+export function readInputs(
+  source?: InputSource,
+  workspace = process.env.GITHUB_WORKSPACE ?? process.cwd(),
+  log?: RemoteLog,
+): DeployInputs {
+  const i = getInputs(spec, source);
+  const connection = connectOptionsFrom(i, log);
+
+  const root = realpathSync(workspace);
+  const composeFiles = i["compose-files"].map((file) => {
+    const local = resolve(root, file);
+    if (!existsSync(local) || !statSync(local).isFile()) {
+      throw new InputError(
+        "compose-files",
+        `lists ${file}, which is not a file in the workspace (${root})`,
+      );
+    }
+    const real = realpathSync(local);
+    const rel = relative(root, real);
+    if (rel.startsWith("..") || isAbsolute(rel)) {
+      throw new InputError("compose-files", `lists ${file}, which is outside the workspace`);
+    }
+    return { local: real, name: basename(real) };
+  });
+  const names = composeFiles.map((f) => f.name);
+  const clash = names.find((n, k) => names.indexOf(n) !== k);
+  if (clash) {
+    throw new InputError(
+      "compose-files",
+      `lists two files named ${clash}; they would overwrite each other on the host`,
+    );
+  }
+  if (names.includes(".env"))
+    throw new InputError("compose-files", "cannot include .env (use the env input)");
+
+  const folder = basename(dirname(composeFiles[0]!.local));
+  const projectName = i["project-name"] ?? sanitizeProjectName(folder);
+  if (!PROJECT_NAME.test(projectName)) {
+    throw new InputError(
+      "project-name",
+      `is needed: the compose file's folder name ${JSON.stringify(folder)} does not make a valid project name (${PROJECT_NAME})`,
+    );
+  }
+  const projectDir = (i["project-dir"] ?? `/opt/${projectName}`).replace(/\/+$/, "");
+  if (projectDir.split("/").some((part) => part === "..") || projectDir === "") {
+    throw new InputError("project-dir", "must be an absolute path without .. segments, and not /");
+  }
+  for (const s of i.services ?? []) {
+    if (!SERVICE.test(s))
+      throw new InputError("services", `lists ${JSON.stringify(s)}, which must match ${SERVICE}`);
+  }
+  return {
+    connection,
+    composeFiles,
+    projectDir,
+    projectName,
+    version: i.version ?? "unversioned",
+    env: i.env,
+    services: i.services,
+    pull: i.pull,
+    preDeploy: i["pre-deploy"],
+    waitTimeoutMs: i["wait-timeout"],
+    rollbackOnFailure: i["rollback-on-failure"],
+    lockTimeoutMs: i["lock-timeout"],
+    forceUnlock: i["force-unlock"],
+    keepReleases: i["keep-releases"],
+    compose: i.compose,
+  };
+}

@@ -1,0 +1,71 @@
+import { readFileSync } from "node:fs";
+import { hostname } from "node:os";
+import * as core from "@actions/core";
+import { debug, info, phase, timings, warn } from "@smoker/action-kit";
+import { DeployError, type DeployResult, deploy, type Reporter } from "@smoker/deploy";
+import { connect } from "@smoker/remote";
+import { readInputs } from "./inputs.js";
+import { writeSummary } from "./summary.js";
+
+const reporter: Reporter = { phase, info, warn, debug };
+
+export async function main(): Promise<void> {
+  const inputs = readInputs(undefined, undefined, reporter);
+  const files = inputs.composeFiles.map((f) => ({ name: f.name, content: readFileSync(f.local) }));
+  const remote = await phase(`Connect to ${inputs.connection.host}`, () =>
+    connect(inputs.connection),
+  );
+  try {
+    const result = await deploy(
+      remote,
+      {
+        projectDir: inputs.projectDir,
+        projectName: inputs.projectName,
+        files,
+        env: inputs.env,
+        version: inputs.version,
+        services: inputs.services,
+        pull: inputs.pull,
+        preDeploy: inputs.preDeploy,
+        waitTimeoutMs: inputs.waitTimeoutMs,
+        rollbackOnFailure: inputs.rollbackOnFailure,
+        lockTimeoutMs: inputs.lockTimeoutMs,
+        forceUnlock: inputs.forceUnlock,
+        keepReleases: inputs.keepReleases,
+        ...(inputs.compose === "auto" ? {} : { prefer: inputs.compose }),
+        by: {
+          run: `${process.env.GITHUB_REPOSITORY ?? "local"}#${process.env.GITHUB_RUN_ID ?? "0"}.${process.env.GITHUB_RUN_ATTEMPT ?? "1"}`,
+          actor: process.env.GITHUB_ACTOR ?? "unknown",
+          commit: process.env.GITHUB_SHA ?? "unknown",
+          runner: process.env.RUNNER_NAME ?? hostname(),
+        },
+      },
+      reporter,
+    );
+    await report(result, inputs.projectName, inputs.version);
+  } catch (error) {
+    if (error instanceof DeployError && error.result)
+      await report(error.result, inputs.projectName, inputs.version);
+    else core.setOutput("rolled-back", "false");
+    throw error;
+  } finally {
+    remote.close();
+  }
+}
+
+async function report(result: DeployResult, project: string, version: string): Promise<void> {
+  core.setOutput("deployment-id", result.deploymentId);
+  core.setOutput("previous-deployment-id", result.previousDeploymentId ?? "");
+  core.setOutput(
+    "images",
+    JSON.stringify(
+      Object.fromEntries(
+        result.services.map((s) => [s.service, { image: s.image, digest: s.digest ?? null }]),
+      ),
+    ),
+  );
+  core.setOutput("compose-version", `${result.compose.kind} ${result.compose.version}`);
+  core.setOutput("rolled-back", String(result.rolledBack));
+  core.setOutput("duration-ms", String(result.durationMs));
+  await writeSummary(result, project, version, timings());
+}
