@@ -2,16 +2,18 @@ import { existsSync, realpathSync, statSync } from "node:fs";
 import { basename, dirname, isAbsolute, relative, resolve } from "node:path";
 import { getInputs, InputError, type InputSource, input } from "@smoker/action-kit";
 import {
+  PROJECT_DIR_RULE as PROJECT_DIR,
+  PROJECT_NAME_RULE as PROJECT_NAME,
+  projectDirProblem,
+  SERVICE_RULE as SERVICE,
+  VERSION_RULE,
+} from "@smoker/deploy";
+import {
   type ConnectOptions,
   connectionInputs,
   connectOptionsFrom,
   type RemoteLog,
 } from "@smoker/remote";
-
-export const VERSION_RULE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
-const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
-const SERVICE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
-const PROJECT_DIR = /^\/[A-Za-z0-9_.@/-]{1,255}$/;
 
 const spec = {
   ...connectionInputs,
@@ -107,9 +109,8 @@ export function readInputs(
     );
   }
   const projectDir = (i["project-dir"] ?? `/opt/${projectName}`).replace(/\/+$/, "");
-  if (projectDir.split("/").some((part) => part === "..") || projectDir === "") {
-    throw new InputError("project-dir", "must be an absolute path without .. segments, and not /");
-  }
+  const problem = projectDirProblem(projectDir);
+  if (problem) throw new InputError("project-dir", problem);
   for (const s of i.services ?? []) {
     if (!SERVICE.test(s))
       throw new InputError("services", `lists ${JSON.stringify(s)}, which must match ${SERVICE}`);

@@ -1,7 +1,6 @@
 import { readFileSync } from "node:fs";
-import { hostname } from "node:os";
 import * as core from "@actions/core";
-import { debug, info, phase, timings, warn } from "@smoker/action-kit";
+import { debug, info, phase, runIdentity, timings, warn } from "@smoker/action-kit";
 import { DeployError, type DeployResult, deploy, type Reporter } from "@smoker/deploy";
 import { connect } from "@smoker/remote";
 import { readInputs } from "./inputs.js";
@@ -33,12 +32,7 @@ export async function main(): Promise<void> {
         forceUnlock: inputs.forceUnlock,
         keepReleases: inputs.keepReleases,
         ...(inputs.compose === "auto" ? {} : { prefer: inputs.compose }),
-        by: {
-          run: `${process.env.GITHUB_REPOSITORY ?? "local"}#${process.env.GITHUB_RUN_ID ?? "0"}.${process.env.GITHUB_RUN_ATTEMPT ?? "1"}`,
-          actor: process.env.GITHUB_ACTOR ?? "unknown",
-          commit: process.env.GITHUB_SHA ?? "unknown",
-          runner: process.env.RUNNER_NAME ?? hostname(),
-        },
+        by: runIdentity(),
       },
       reporter,
     );

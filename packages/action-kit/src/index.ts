@@ -1,3 +1,4 @@
+export { type RunIdentity, runIdentity } from "./context.js";
 export {
   ActionError,
   type ActionErrorOptions,

@@ -43,3 +43,17 @@ export {
   smokerPaths,
   writeRelease,
 } from "./releases.js";
+export {
+  chooseTarget,
+  RollbackError,
+  type RollbackPlan,
+  type RollbackResult,
+  rollback,
+} from "./rollback.js";
+export {
+  PROJECT_DIR_RULE,
+  PROJECT_NAME_RULE,
+  projectDirProblem,
+  SERVICE_RULE,
+  VERSION_RULE,
+} from "./rules.js";

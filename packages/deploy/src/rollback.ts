@@ -1,0 +1,147 @@
+import { type ComposeTool, captureRunning, detectCompose } from "@smoker/compose";
+import type { Remote } from "@smoker/remote";
+import { type Reporter, restoreRelease, type ServiceOutcome } from "./deploy.js";
+import { acquireLock, type LockHolder, releaseOnSignals } from "./lock.js";
+import { appendAudit, listReleases, type ReleaseRecord, writeRelease } from "./releases.js";
+
+export interface RollbackPlan {
+  projectDir: string;
+  projectName: string;
+  /** `previous`, or the id of a recorded release. */
+  to: string;
+  waitTimeoutMs: number;
+  lockTimeoutMs: number;
+  forceUnlock: boolean;
+  by: Omit<LockHolder, "started" | "token" | "version">;
+  prefer?: "v1" | "v2";
+}
+
+export interface RollbackResult {
+  rolledBackTo: ReleaseRecord;
+  /** The release that ran before, now marked rolled-back so `previous` never returns to it. */
+  replaced: ReleaseRecord | undefined;
+  compose: ComposeTool;
+  services: ServiceOutcome[];
+  durationMs: number;
+}
+
+export class RollbackError extends Error {
+  override name = "RollbackError";
+  constructor(
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Chooses the release to go back to. The running one is the newest shipped record whose
+ * images are the ones running; `previous` is the newest shipped release before it.
+ */
+export function chooseTarget(
+  records: ReleaseRecord[],
+  runningImageIds: Map<string, string>,
+  to: string,
+): { target: ReleaseRecord; current: ReleaseRecord | undefined } {
+  const shipped = records.filter((r) => r.status === "shipped");
+  const current = shipped
+    .filter(
+      (r) =>
+        r.services.length > 0 &&
+        r.services.every((s) => runningImageIds.get(s.service) === s.imageId),
+    )
+    .at(-1);
+  if (to !== "previous") {
+    const target = records.find((r) => r.id === to);
+    if (!target) {
+      throw new RollbackError(
+        `There is no release ${to} on this host`,
+        `Releases kept here: ${records.map((r) => r.id).join(", ") || "none"}.`,
+      );
+    }
+    return { target, current };
+  }
+  const before = current ? shipped.filter((r) => r.createdAt < current.createdAt) : shipped;
+  const target = before.filter((r) => r.id !== current?.id).at(-1);
+  if (!target) {
+    throw new RollbackError(
+      "There is no earlier shipped release to roll back to",
+      "Deploy a known good version instead, or give a deployment id from the audit log.",
+    );
+  }
+  return { target, current };
+}
+
+/** Brings back a recorded release, under the deploy lock, with its files and digests. */
+export async function rollback(
+  remote: Remote,
+  plan: RollbackPlan,
+  report: Reporter,
+): Promise<RollbackResult> {
+  const started = Date.now();
+  const tool = await report.phase("Detect Compose", () =>
+    detectCompose(remote, plan.prefer ? { prefer: plan.prefer } : {}),
+  );
+  const lock = await report.phase("Take the deploy lock", () =>
+    acquireLock(remote, {
+      projectDir: plan.projectDir,
+      holder: { ...plan.by, version: `rollback-to-${plan.to}` },
+      waitMs: plan.lockTimeoutMs,
+      staleAfterMs: 2 * plan.waitTimeoutMs + 60 * 60_000,
+      forceUnlock: plan.forceUnlock,
+      log: report,
+    }),
+  );
+  const stopSignals = releaseOnSignals(lock, { log: report });
+  let outcome: "success" | "failure" = "failure";
+  let chosen: { target: ReleaseRecord; current: ReleaseRecord | undefined } | undefined;
+  let detail: string | undefined;
+  try {
+    chosen = await report.phase("Choose the release", async () => {
+      const running = await captureRunning(remote, plan.projectName);
+      const records = await listReleases(remote, plan.projectDir);
+      return chooseTarget(records, new Map(running.map((r) => [r.service, r.imageId])), plan.to);
+    });
+    const { target, current } = chosen;
+    report.info(
+      `Rolling back ${current ? `from ${current.id} ` : ""}to ${target.id} (version ${target.version})`,
+    );
+    const services = await report.phase(`Restore ${target.id}`, () =>
+      restoreRelease(remote, plan, tool, target),
+    );
+    if (current && current.id !== target.id) {
+      await writeRelease(remote, plan.projectDir, { ...current, status: "rolled-back" });
+    }
+    outcome = "success";
+    return {
+      rolledBackTo: target,
+      replaced: current,
+      compose: tool,
+      services,
+      durationMs: Date.now() - started,
+    };
+  } catch (error) {
+    detail = (error as Error).message;
+    throw error;
+  } finally {
+    stopSignals();
+    await appendAudit(remote, plan.projectDir, {
+      at: new Date().toISOString(),
+      action: "rollback",
+      outcome,
+      deployment: chosen?.target.id ?? plan.to,
+      previous: chosen?.current?.id,
+      version: chosen?.target.version ?? "",
+      run: plan.by.run,
+      actor: plan.by.actor,
+      commit: plan.by.commit,
+      ...(detail ? { detail } : {}),
+    }).catch((e: unknown) => report.warn(`Could not write the audit log: ${(e as Error).message}`));
+    await lock
+      .release()
+      .catch((e: unknown) =>
+        report.warn(`Could not release the deploy lock: ${(e as Error).message}`),
+      );
+  }
+}
