@@ -1,15 +1,21 @@
 import { readFileSync } from "node:fs";
 import * as core from "@actions/core";
 import { debug, info, phase, runIdentity, timings, warn } from "@smoker/action-kit";
-import { DeployError, type DeployResult, deploy, type Reporter } from "@smoker/deploy";
+import {
+  DeployError,
+  type DeployResult,
+  deploy,
+  type Reporter,
+  readDeployInputs,
+} from "@smoker/deploy";
 import { connect } from "@smoker/remote";
-import { readInputs } from "./inputs.js";
+
 import { writeSummary } from "./summary.js";
 
 const reporter: Reporter = { phase, info, warn, debug };
 
 export async function main(): Promise<void> {
-  const inputs = readInputs(undefined, undefined, reporter);
+  const inputs = readDeployInputs(undefined, undefined, reporter);
   const files = inputs.composeFiles.map((f) => ({ name: f.name, content: readFileSync(f.local) }));
   const remote = await phase(`Connect to ${inputs.connection.host}`, () =>
     connect(inputs.connection),

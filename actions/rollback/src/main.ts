@@ -1,13 +1,12 @@
 import * as core from "@actions/core";
 import { debug, info, phase, runIdentity, warn } from "@smoker/action-kit";
-import { type Reporter, rollback } from "@smoker/deploy";
+import { type Reporter, readRollbackInputs, rollback } from "@smoker/deploy";
 import { connect } from "@smoker/remote";
-import { readInputs } from "./inputs.js";
 
 const reporter: Reporter = { phase, info, warn, debug };
 
 export async function main(): Promise<void> {
-  const inputs = readInputs(undefined, reporter);
+  const inputs = readRollbackInputs(undefined, reporter);
   const remote = await phase(`Connect to ${inputs.connection.host}`, () =>
     connect(inputs.connection),
   );

@@ -411,3 +411,28 @@ describe("spec definition", () => {
     expect(define).toThrow(message);
   });
 });
+
+describe("mask: false (the CLI)", () => {
+  test("parses secrets the same but never prints ::add-mask::", () => {
+    const printed: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string | Uint8Array) => {
+      printed.push(String(chunk));
+      return true;
+    }) as typeof process.stdout.write;
+    try {
+      const spec = {
+        token: input.string({ secret: true }),
+        env: input.keyValues({ secret: true }),
+      };
+      const got = getInputs(spec, (n) => (n === "token" ? "hunter2" : "A=secret-value"), {
+        mask: false,
+      });
+      expect(got.token).toBe("hunter2");
+      expect(got.env?.get("A")).toBe("secret-value");
+    } finally {
+      process.stdout.write = write;
+    }
+    expect(printed.join("")).not.toContain("add-mask");
+  });
+});

@@ -262,26 +262,29 @@ function readActionInput(name: string): string {
  * throws its InputError. Nothing else happens here, so an action that calls getInputs before
  * doing anything has validated every input before its first side effect.
  *
- * This is the only caller of core.getInput; `source` replaces it in tests.
+ * This is the only caller of core.getInput; `source` replaces it in tests and in the CLI.
+ * `mask: false` is for the CLI: outside a runner `::add-mask::` would print the secret itself.
  */
 export function getInputs<const S extends InputSpec>(
   spec: S,
   source: InputSource = readActionInput,
+  options: { mask?: boolean } = {},
 ): Inputs<S> {
+  const mask = options.mask ?? true;
   const raws = Object.entries(spec).map(([name, def]) => {
     const raw = source(name);
-    if (def.secret && raw.trim() !== "") maskLines(raw);
+    if (mask && def.secret && raw.trim() !== "") maskLines(raw);
     return { name, def, raw };
   });
 
   const parsed: Record<string, unknown> = {};
   for (const { name, def, raw } of raws) {
-    parsed[name] = parseOne(name, def, raw);
+    parsed[name] = parseOne(name, def, raw, mask);
   }
   return parsed as Inputs<S>;
 }
 
-function parseOne(name: string, def: InputDef<unknown>, raw: string): unknown {
+function parseOne(name: string, def: InputDef<unknown>, raw: string, mask: boolean): unknown {
   if (raw.trim() === "") {
     if (def.default !== undefined) return structuredClone(def.default);
     if (def.required) throw new InputError(name, "is required", { secret: def.secret });
@@ -296,7 +299,7 @@ function parseOne(name: string, def: InputDef<unknown>, raw: string): unknown {
     throw new InputError(name, error.rule, { ...options, secret: def.secret });
   }
   // Lines were masked on reading; the parts a value splits into are masked one by one too.
-  if (def.secret && (value instanceof Map || Array.isArray(value))) {
+  if (mask && def.secret && (value instanceof Map || Array.isArray(value))) {
     for (const part of value.values()) {
       if (typeof part === "string" && part !== "") maskLines(part);
     }

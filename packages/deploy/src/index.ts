@@ -10,6 +10,14 @@ export {
   type ServiceOutcome,
 } from "./deploy.js";
 export {
+  type DeployInputs,
+  deployInputSpec,
+  readDeployInputs,
+  readRollbackInputs,
+  rollbackInputSpec,
+  sanitizeProjectName,
+} from "./inputs.js";
+export {
   acquireLock,
   DeployLock,
   describeHolder,

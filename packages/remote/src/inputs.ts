@@ -83,6 +83,9 @@ export function connectOptionsFrom(i: ConnectionInputs, log?: RemoteLog): Connec
 }
 
 /** Reads and checks the connection inputs of an action (for actions that need nothing else). */
-export function getConnectionInputs(source?: InputSource): ConnectionInputs {
-  return getInputs(connectionInputs, source);
+export function getConnectionInputs(
+  source?: InputSource,
+  options: { mask?: boolean } = {},
+): ConnectionInputs {
+  return getInputs(connectionInputs, source, options);
 }

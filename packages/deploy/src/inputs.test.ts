@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { InputError } from "@smoker/action-kit";
 import { describe, expect, test } from "vitest";
-import { readInputs, sanitizeProjectName } from "./inputs.js";
+import { readDeployInputs as readInputs, sanitizeProjectName } from "./inputs.js";
 
 const KEY = generateKeyPairSync("ed25519")
   .privateKey.export({ format: "pem", type: "pkcs8" })

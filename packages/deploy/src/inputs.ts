@@ -2,20 +2,22 @@ import { existsSync, realpathSync, statSync } from "node:fs";
 import { basename, dirname, isAbsolute, relative, resolve } from "node:path";
 import { getInputs, InputError, type InputSource, input } from "@smoker/action-kit";
 import {
-  PROJECT_DIR_RULE as PROJECT_DIR,
-  PROJECT_NAME_RULE as PROJECT_NAME,
-  projectDirProblem,
-  SERVICE_RULE as SERVICE,
-  VERSION_RULE,
-} from "@smoker/deploy";
-import {
   type ConnectOptions,
   connectionInputs,
   connectOptionsFrom,
   type RemoteLog,
 } from "@smoker/remote";
+import { isDeploymentId } from "./releases.js";
+import {
+  PROJECT_DIR_RULE as PROJECT_DIR,
+  PROJECT_NAME_RULE as PROJECT_NAME,
+  projectDirProblem,
+  SERVICE_RULE as SERVICE,
+  VERSION_RULE,
+} from "./rules.js";
 
-const spec = {
+/** deploy-compose's inputs (the CLI's `smoker deploy` flags have the same names). */
+export const deployInputSpec = {
   ...connectionInputs,
   "compose-files": input.list({ default: ["docker-compose.yml"] }),
   "project-dir": input.string({ pattern: PROJECT_DIR }),
@@ -65,12 +67,13 @@ export function sanitizeProjectName(folder: string): string {
  * Reads and checks every input before anything connects: a bad value fails here, naming the
  * input and the rule, with no remote command run.
  */
-export function readInputs(
+export function readDeployInputs(
   source?: InputSource,
   workspace = process.env.GITHUB_WORKSPACE ?? process.cwd(),
   log?: RemoteLog,
+  options: { mask?: boolean } = {},
 ): DeployInputs {
-  const i = getInputs(spec, source);
+  const i = getInputs(deployInputSpec, source, options);
   const connection = connectOptionsFrom(i, log);
 
   const root = realpathSync(workspace);
@@ -130,6 +133,50 @@ export function readInputs(
     lockTimeoutMs: i["lock-timeout"],
     forceUnlock: i["force-unlock"],
     keepReleases: i["keep-releases"],
+    compose: i.compose,
+  };
+}
+
+/** rollback's inputs (and `smoker rollback` flags). */
+export const rollbackInputSpec = {
+  ...connectionInputs,
+  "project-name": input.string({ required: true, pattern: PROJECT_NAME }),
+  "project-dir": input.string({ pattern: PROJECT_DIR }),
+  to: input.string({ default: "previous" }),
+  "wait-timeout": input.duration({ default: "120s", min: "1s", max: "2h" }),
+  "lock-timeout": input.duration({ default: "5m", min: "0s", max: "6h" }),
+  "force-unlock": input.boolean({ default: false }),
+  compose: input.enum(["auto", "v2", "v1"] as const, { default: "auto" }),
+} as const;
+
+/** Every input read and checked before anything connects. */
+export function readRollbackInputs(
+  source?: InputSource,
+  log?: RemoteLog,
+  options: { mask?: boolean } = {},
+) {
+  const i = getInputs(rollbackInputSpec, source, options);
+  const connection = connectOptionsFrom(i, log);
+  const projectDir = (i["project-dir"] ?? `/opt/${i["project-name"]}`).replace(/\/+$/, "");
+  const problem = projectDirProblem(projectDir);
+  if (problem) throw new InputError("project-dir", problem);
+  if (i.to !== "previous" && !isDeploymentId(i.to)) {
+    throw new InputError(
+      "to",
+      "must be previous or a deployment id such as 20261130T231500Z-1.2.3-a1b2c3",
+      {
+        value: i.to,
+      },
+    );
+  }
+  return {
+    connection,
+    projectName: i["project-name"],
+    projectDir,
+    to: i.to,
+    waitTimeoutMs: i["wait-timeout"],
+    lockTimeoutMs: i["lock-timeout"],
+    forceUnlock: i["force-unlock"],
     compose: i.compose,
   };
 }

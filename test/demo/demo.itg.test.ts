@@ -1,0 +1,17 @@
+import { spawnSync } from "node:child_process";
+import { expect, test } from "vitest";
+import { ROOT } from "../deploy/support.js";
+
+// `npm run demo` is the README's main job: the nightly story must keep behaving as told.
+test("the nightly demo plays every step as expected", () => {
+  const run = spawnSync(`${ROOT}node_modules/.bin/tsx`, ["test/demo/nightly.ts"], {
+    cwd: ROOT,
+    encoding: "utf8",
+    timeout: 170_000,
+  });
+  expect(run.stdout).toContain("Every step behaved as expected");
+  expect(run.stdout).toMatch(
+    /serving 1\.0\.0 at .* although the tag now points to the crash image/,
+  );
+  expect(run.status).toBe(0);
+});
