@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import {
   acquireLock,
   LockError,
@@ -125,6 +126,35 @@ describe("the deploy lock on a real host", () => {
     );
     expect(JSON.parse((await a.run(cmd("cat", paths.holder))).stdout).run).toBe("next");
     await taken.release();
+  });
+
+  test("a holder whose process died on this runner is taken over without force-unlock", async () => {
+    // A pid that surely no longer exists: a process that has already exited.
+    const dead = spawnSync("true").pid!;
+    const holder = {
+      run: "ghost",
+      actor: "x",
+      commit: "c",
+      version: "v",
+      runner: "lab-runner",
+      started: "",
+      token: "t0k3n",
+      pid: dead,
+    };
+    await a.run(cmd("mkdir", "-p", paths.dir));
+    await a.writeFile(paths.holder, JSON.stringify(holder));
+    const warnings: string[] = [];
+    const log = { info() {}, debug() {}, warn: (m: string) => warnings.push(m) };
+    const taken = await acquireLock(b, lockOptions("next", { log }));
+    expect(warnings.join("\n")).toMatch(new RegExp(`its process ${dead} on this runner is gone`));
+    await taken.release();
+    // The same holder on ANOTHER runner is not ours to judge: it waits and fails as usual.
+    await a.run(cmd("mkdir", "-p", paths.dir));
+    await a.writeFile(paths.holder, JSON.stringify({ ...holder, runner: "other-runner" }));
+    const error = await acquireLock(b, lockOptions("next", { waitMs: 300 })).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(LockError);
   });
 
   test("force-unlock never takes a live lock", async () => {

@@ -1,3 +1,4 @@
+import type { ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,11 +14,13 @@ export function runAction(
   name: string,
   inputs: Record<string, string>,
   env: Record<string, string> = {},
+  onSpawn?: (child: ChildProcess) => void,
 ) {
   return runBundled(join(ROOT, "dist", name, "index.js"), {
     inputs,
     env,
     timeoutMs: 240_000,
+    ...(onSpawn ? { onSpawn } : {}),
     ...(process.env.SMOKER_NODE24 ? { node: process.env.SMOKER_NODE24 } : {}),
   });
 }

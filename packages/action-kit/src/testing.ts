@@ -2,7 +2,7 @@
  * Runs an action the way a runner does, for tests: INPUT_* variables, GITHUB_OUTPUT,
  * GITHUB_STATE and GITHUB_STEP_SUMMARY files, the step log, and the exit code.
  */
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { constants, tmpdir } from "node:os";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
@@ -144,6 +144,8 @@ export interface BundledOptions extends StepOptions {
   cwd?: string;
   /** Also run the post step: `true` runs `entry` again (as `runs.post` usually does), a string runs that file. */
   post?: boolean | string;
+  /** Called with the main step's process as soon as it starts (to signal it, as a cancel does). */
+  onSpawn?: (child: ChildProcess) => void;
 }
 
 // The few variables a process needs to work at all; nothing else of the test's env leaks in.
@@ -178,9 +180,11 @@ function runNode(
   env: Record<string, string>,
   cwd: string,
   timeoutMs: number,
+  onSpawn?: (child: ChildProcess) => void,
 ): Promise<ProcessResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(node, [entry], { env, cwd, stdio: ["ignore", "pipe", "pipe"] });
+    onSpawn?.(child);
     const chunks: Buffer[] = [];
     child.stdout.on("data", (chunk: Buffer) => chunks.push(chunk));
     child.stderr.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -217,7 +221,7 @@ export async function runBundled(
   const files = await createRunnerFiles();
   try {
     const env = { ...baseEnv(), ...stepEnv(files, options.inputs ?? {}), ...options.env };
-    const main = await runNode(node, resolve(entry), env, cwd, timeoutMs);
+    const main = await runNode(node, resolve(entry), env, cwd, timeoutMs, options.onSpawn);
     let log = main.log;
     if (options.post !== undefined && options.post !== false) {
       const postEntry = options.post === true ? entry : options.post;

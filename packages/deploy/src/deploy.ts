@@ -48,7 +48,7 @@ export interface DeployPlan {
   lockTimeoutMs: number;
   forceUnlock: boolean;
   keepReleases: number;
-  by: Omit<LockHolder, "started" | "token" | "version">;
+  by: Omit<LockHolder, "started" | "token" | "version" | "pid">;
   /** Force a Compose flavour (tests, hosts with a broken v2). */
   prefer?: "v1" | "v2";
 }

@@ -21,6 +21,7 @@ export {
   acquireLock,
   DeployLock,
   describeHolder,
+  diedOnThisRunner,
   inspectCommand,
   LockError,
   type LockHolder,

@@ -16,6 +16,8 @@ export interface LockHolder {
   runner: string;
   /** When the holder took the lock, by the runner's clock (ISO 8601). */
   started: string;
+  /** Process id of the deploy on its runner: lets a later deploy on the same runner see it died. */
+  pid: number;
   /** Identifies this acquisition; release removes the lock only while it still holds it. */
   token: string;
 }
@@ -23,7 +25,7 @@ export interface LockHolder {
 export interface LockOptions {
   /** Remote project directory; the lock lives in `<projectDir>/.smoker/lock`. */
   projectDir: string;
-  holder: Omit<LockHolder, "started" | "token">;
+  holder: Omit<LockHolder, "started" | "token" | "pid">;
   /** How long to wait for another deploy to finish (lock-timeout). */
   waitMs: number;
   /** A lock older than this (by the host's clock) can only belong to a dead deploy. */
@@ -108,6 +110,24 @@ export function describeHolder(h: Partial<LockHolder> | undefined): string {
   return `run ${h.run ?? "?"} by ${h.actor ?? "?"} (version ${h.version ?? "?"}, commit ${h.commit?.slice(0, 12) ?? "?"}, from ${h.runner ?? "?"}, started ${h.started ?? "?"})`;
 }
 
+/** True when the holder ran on `runner` (this machine) and its process no longer exists. */
+export function diedOnThisRunner(holder: Partial<LockHolder> | undefined, runner: string): boolean {
+  if (
+    !holder?.token ||
+    holder.runner !== runner ||
+    typeof holder.pid !== "number" ||
+    holder.pid === process.pid
+  ) {
+    return false;
+  }
+  try {
+    process.kill(holder.pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "ESRCH";
+  }
+}
+
 function seconds(ms: number): string {
   return ms >= 60_000 ? `${Math.round(ms / 6_000) / 10} min` : `${Math.round(ms / 100) / 10} s`;
 }
@@ -149,6 +169,7 @@ export async function acquireLock(remote: Remote, options: LockOptions): Promise
   for (;;) {
     const holder: LockHolder = {
       ...options.holder,
+      pid: process.pid,
       started: new Date().toISOString(),
       token: randomBytes(12).toString("hex"),
     };
@@ -169,6 +190,16 @@ export async function acquireLock(remote: Remote, options: LockOptions): Promise
       );
     }
     const who = describeHolder(state.holder);
+    if (diedOnThisRunner(state.holder, options.holder.runner) && !forced) {
+      // The holder ran on this very runner and its process is gone (a partition or a kill
+      // ended it before it could release): provably dead, so no force-unlock is needed.
+      options.log?.warn(
+        `Taking over the deploy lock of ${who}: its process ${state.holder?.pid} on this runner is gone.`,
+      );
+      await remote.tryRun(releaseCommand(options.projectDir, state.holder!.token!));
+      forced = true;
+      continue;
+    }
     if (state.ageSeconds * 1_000 > options.staleAfterMs) {
       if (!options.forceUnlock || forced) {
         throw new LockError(

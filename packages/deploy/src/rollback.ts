@@ -12,7 +12,7 @@ export interface RollbackPlan {
   waitTimeoutMs: number;
   lockTimeoutMs: number;
   forceUnlock: boolean;
-  by: Omit<LockHolder, "started" | "token" | "version">;
+  by: Omit<LockHolder, "started" | "token" | "version" | "pid">;
   prefer?: "v1" | "v2";
 }
 
