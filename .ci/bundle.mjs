@@ -113,6 +113,10 @@ function compileToJavaScript() {
       if (kind === "packages") {
         symlinkSync(join(build, kind, d.name), join(build, "node_modules", pkg.name), "dir");
       }
+      // A package's own node_modules (a version that differs from the hoisted one, e.g. undici 7
+      // beside @actions/http-client's undici 6) must win for its code, as it does unbundled.
+      const own = join(root, kind, d.name, "node_modules");
+      if (existsSync(own)) symlinkSync(own, join(build, kind, d.name, "node_modules"), "dir");
     }
   }
 }

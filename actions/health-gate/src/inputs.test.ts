@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { InputError } from "@smoker/action-kit";
+import { connectionInputs } from "@smoker/remote";
 import { describe, expect, test } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { type GateSettings, readInputs, spec } from "./inputs.js";
@@ -84,7 +85,9 @@ describe("action.yml", () => {
   };
 
   test("declares exactly the inputs the code reads, each described", () => {
-    expect(Object.keys(action.inputs).sort()).toEqual(Object.keys(spec).sort());
+    expect(Object.keys(action.inputs).sort()).toEqual(
+      [...new Set([...Object.keys(spec), ...Object.keys(connectionInputs)])].sort(),
+    );
     for (const [name, entry] of Object.entries(action.inputs)) {
       expect(entry.description, name).toMatch(/\S{3}/);
     }

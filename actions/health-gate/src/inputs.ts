@@ -6,6 +6,7 @@ import {
   type Inputs,
   input,
 } from "@smoker/action-kit";
+import { PROJECT_NAME_RULE } from "@smoker/deploy";
 import {
   type Check,
   CheckSpecError,
@@ -13,6 +14,7 @@ import {
   parseCaCertificates,
   parseChecks,
 } from "@smoker/health";
+import { type ConnectOptions, connectOptionsFrom, getConnectionInputs } from "@smoker/remote";
 
 /** An optional input parsed by `parse`, which throws InputError itself. */
 function parsedWith<T>(kind: string, parse: (raw: string) => T): InputDef<T, false> {
@@ -55,6 +57,9 @@ export const spec = {
     }
   }),
   "insecure-tls": input.boolean({ default: false }),
+  // With host, the stack's containers are watched too (the connection inputs of deploy-compose).
+  host: input.string({}),
+  "project-name": input.string({ pattern: PROJECT_NAME_RULE }),
 } as const;
 
 export type ActionInputs = Inputs<typeof spec>;
@@ -67,6 +72,8 @@ export interface GateSettings {
   successThreshold: number;
   caCertificate: string | undefined;
   insecureTls: boolean;
+  /** Watch this project's containers over SSH while checking (fail fast on crash loops). */
+  watch?: { connection: ConnectOptions; projectName: string } | undefined;
 }
 
 const EXAMPLE = "checks: |\n  - url: http://10.0.0.5:3001/health\n    contains: ok";
@@ -90,6 +97,19 @@ export function readInputs(source?: InputSource): GateSettings {
       hint: "Keep ca-certificate (certificates are then verified against it) and drop insecure-tls.",
     });
   }
+  let watch: GateSettings["watch"];
+  if (i.host !== undefined) {
+    if (i["project-name"] === undefined) {
+      throw new InputError(
+        "project-name",
+        "is required with host: it names the stack whose containers are watched",
+      );
+    }
+    watch = {
+      connection: connectOptionsFrom(getConnectionInputs(source)),
+      projectName: i["project-name"],
+    };
+  }
   return {
     checks,
     timeoutMs: i.timeout,
@@ -97,5 +117,6 @@ export function readInputs(source?: InputSource): GateSettings {
     successThreshold: i["success-threshold"],
     caCertificate: i["ca-certificate"],
     insecureTls: i["insecure-tls"],
+    watch,
   };
 }

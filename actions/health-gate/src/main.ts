@@ -1,6 +1,8 @@
 import * as core from "@actions/core";
 import { ActionError, debug, info, phase, warn } from "@smoker/action-kit";
+import { watchProject } from "@smoker/compose";
 import { dispatcherFor, type HealthReport, waitUntilHealthy } from "@smoker/health";
+import { connect, type Remote } from "@smoker/remote";
 import { type GateSettings, readInputs } from "./inputs.js";
 import {
   attemptLogger,
@@ -23,16 +25,42 @@ export async function main(): Promise<void> {
     caCertificate: settings.caCertificate,
     insecureTls: settings.insecureTls,
   });
+  const remote = settings.watch
+    ? await phase(`Connect to ${settings.watch.connection.host}`, () =>
+        connect(settings.watch!.connection),
+      )
+    : undefined;
   try {
-    await phase("Check health", () => checkHealth(settings, dispatcher));
+    await phase("Check health", () => checkHealth(settings, dispatcher, remote));
   } finally {
+    remote?.close();
     await dispatcher.destroy();
+  }
+}
+
+/**
+ * Watches the stack's containers until they are all up, failing at once when one exits,
+ * restarts or turns unhealthy: a crash loop fails the gate in seconds, not at the timeout.
+ */
+async function watchContainers(
+  remote: Remote,
+  project: string,
+  timeoutMs: number,
+  stop: AbortController,
+) {
+  try {
+    const watched = await watchProject(remote, project, { timeoutMs });
+    info(`Containers of ${project} up: ${watched.services.map((s) => s.service).join(", ")}`);
+  } catch (error) {
+    stop.abort();
+    throw error;
   }
 }
 
 async function checkHealth(
   settings: GateSettings,
   dispatcher: ReturnType<typeof dispatcherFor>,
+  remote: Remote | undefined,
 ): Promise<void> {
   const { checks, successThreshold } = settings;
   const passes = successThreshold === 1 ? "1 pass" : `${successThreshold} passes in a row`;
@@ -40,13 +68,20 @@ async function checkHealth(
   info(
     `Waiting up to ${duration(settings.timeoutMs)} for ${plural(checks.length, "check")} (${passes} each): ${names}`,
   );
-  const report = await waitUntilHealthy(checks, {
+  const stop = new AbortController();
+  const watching = remote
+    ? watchContainers(remote, settings.watch!.projectName, settings.timeoutMs, stop)
+    : undefined;
+  const checking = waitUntilHealthy(checks, {
     timeoutMs: settings.timeoutMs,
     intervalMs: settings.intervalMs,
     successThreshold,
     dispatcher,
+    signal: stop.signal,
     onAttempt: attemptLogger(info, debug),
   });
+  // A failing container ends the gate at once; the HTTP checks are stopped then.
+  const [report] = await Promise.all([checking, watching]);
   setOutputs(report);
   await writeSummary(report, settings);
   if (!report.healthy) {
