@@ -2,7 +2,14 @@ import { assertNoSecrets } from "@smoker/action-kit/testing";
 import { cmd, connect, type Remote } from "@smoker/remote";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { labCommand } from "../lab/lab.js";
-import { acceptedLogins, host, lab, options, withRemote } from "../remote/support.js";
+import {
+  acceptedLogins,
+  host,
+  lab,
+  options,
+  sampleCmdlines,
+  withRemote,
+} from "../remote/support.js";
 import {
   connectionInputs,
   containers,
@@ -99,7 +106,12 @@ describe.each([
   });
 
   test("a good deploy runs healthy, reports its digests and writes the audit log; secrets stay secret", async () => {
+    const samples = sampleCmdlines();
     const result = await deployNow();
+    const argv = await samples.stop();
+    expect(argv.count).toBeGreaterThan(5);
+    expect(argv.text).not.toContain(secret);
+    expect(argv.text).not.toContain("PRIVATE KEY");
     expect(result.exitCode, result.log).toBe(0);
     const out = outputsOf(result);
     expect(out["rolled-back"]).toBe("false");
@@ -148,6 +160,16 @@ describe.each([
     // The db keeps its data: every line from before is still there (a restart appends one).
     expect((await volumeLog()).startsWith(dbLog)).toBe(true);
     expect((await audit()).at(-1)?.outcome).toBe("rolled-back");
+    await retag(remote, "backend", "1.0.0", tag);
+  });
+
+  test("an image that never turns healthy is rolled back too", async () => {
+    await retag(remote, "backend", "unhealthy", tag);
+    const result = await deployNow({ version: "2.0.1-unhealthy" });
+    expect(result.exitCode).not.toBe(0);
+    expect(outputsOf(result)["rolled-back"]).toBe("true");
+    expect(result.log).toMatch(/unhealthy/);
+    expect(await httpText(url("/version"))).toBe("1.0.0");
     await retag(remote, "backend", "1.0.0", tag);
   });
 

@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import {
   and,
@@ -16,7 +15,7 @@ import {
 import { hostileStrings } from "@smoker/remote/testing";
 import { afterAll, afterEach, describe, expect, test } from "vitest";
 import { labCommand } from "../lab/lab.js";
-import { acceptedLogins, host, lab, options, withRemote } from "./support.js";
+import { acceptedLogins, host, lab, options, sampleCmdlines, withRemote } from "./support.js";
 
 const MARKER = "/tmp/smoker-marker-should-not-exist";
 
@@ -225,29 +224,6 @@ describe("values and secrets", () => {
     expect(seen.text).not.toContain(secret);
   });
 });
-
-/** Samples every process's command line on this machine (lab hosts share its pid namespace). */
-function sampleCmdlines() {
-  const child = spawn(
-    "sh",
-    [
-      "-c",
-      'while :; do for f in /proc/[0-9]*/cmdline; do tr "\\0" " " < "$f"; echo; done 2>/dev/null; echo "--sample--"; done',
-    ],
-    { stdio: ["ignore", "pipe", "ignore"] },
-  );
-  let text = "";
-  child.stdout.on("data", (d: Buffer) => {
-    text += d.toString();
-  });
-  return {
-    stop: () =>
-      new Promise<{ text: string; count: number }>((resolve) => {
-        child.on("close", () => resolve({ text, count: text.split("--sample--").length - 1 }));
-        child.kill("SIGKILL");
-      }),
-  };
-}
 
 test("a policy with no key at all fails before any packet is sent", async () => {
   const h = host("dev-cloud");

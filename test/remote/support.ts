@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { type ConnectOptions, connect, type Remote } from "@smoker/remote";
 import { type Lab, type LabHost, loadLab } from "../lab/lab.js";
@@ -44,4 +45,27 @@ export async function withRemote<T>(h: LabHost, fn: (r: Remote) => Promise<T>): 
 export function acceptedLogins(h: LabHost): number {
   const log = readFileSync(`${lab().dir}/hosts/${h.name}/sshd.log`, "utf8");
   return log.split("\n").filter((l) => l.includes("Accepted publickey")).length;
+}
+
+/** Samples every process's command line on this machine (lab hosts share its pid namespace). */
+export function sampleCmdlines() {
+  const child = spawn(
+    "sh",
+    [
+      "-c",
+      'while :; do for f in /proc/[0-9]*/cmdline; do tr "\\0" " " < "$f"; echo; done 2>/dev/null; echo "--sample--"; done',
+    ],
+    { stdio: ["ignore", "pipe", "ignore"] },
+  );
+  let text = "";
+  child.stdout.on("data", (d: Buffer) => {
+    text += d.toString();
+  });
+  return {
+    stop: () =>
+      new Promise<{ text: string; count: number }>((resolve) => {
+        child.on("close", () => resolve({ text, count: text.split("--sample--").length - 1 }));
+        child.kill("SIGKILL");
+      }),
+  };
 }
