@@ -55,6 +55,8 @@ describe.each([
     env: `SECRET_TOKEN=${secret}`,
     "wait-timeout": "40s",
     compose: flavor,
+    "backup-volumes": "data",
+    "backup-image": `${image("tools")}:1`,
     ...extra,
   });
   const deployNow = (extra: Record<string, string> = {}) =>
@@ -141,6 +143,23 @@ describe.each([
     expect(result.exitCode, result.log).toBe(0);
     expect(await containers(remote, project)).toEqual(before);
     expect(outputsOf(result)["previous-deployment-id"]).not.toBe("");
+  });
+
+  test("the db volume was archived before the redeploy: checksummed, and it reads", async () => {
+    const root = `/opt/${project}/.smoker/backups`;
+    const dirs = (await remote.run(cmd("ls", "-1", root))).stdout.trim().split("\n");
+    // The first deploy had no volume yet; the redeploy archived it.
+    expect(dirs).toHaveLength(1);
+    const dir = `${root}/${dirs[0]}`;
+    const manifest = JSON.parse((await remote.run(cmd("cat", `${dir}/manifest.json`))).stdout);
+    expect(manifest).toMatchObject([
+      { volume: "data", dockerVolume: `${project}_data`, file: "data.tar.gz" },
+    ]);
+    const sum = (await remote.run(cmd("sha256sum", `${dir}/data.tar.gz`))).stdout.split(" ")[0];
+    expect(manifest[0].sha256).toBe(sum);
+    const listing = (await remote.run(cmd("tar", "-tzf", `${dir}/data.tar.gz`))).stdout;
+    expect(listing).toContain("./log");
+    expect(manifest[0].entries).toBe(listing.trim().split("\n").length);
   });
 
   test("a crashing release under the same tag fails fast and is rolled back to the previous DIGEST", async () => {

@@ -42,11 +42,13 @@ IMAGE_BUILDS=(
   "frontend:1.0.0 frontend/Dockerfile 1.0.0"
   "frontend:2.0.0 frontend/Dockerfile 2.0.0"
   "db:1.0.0 db/Dockerfile 1.0.0"
+  "tools:1 tools/Dockerfile 1"
 )
 
 # Applets linked in the base image (see build_images).
-BUSYBOX_APPLETS=(sh cat cp date df du echo env false grep head hostname httpd id kill ln ls
-  mkdir mv nc printf ps pwd rm sed sleep sort tail tee test touch true uname wc wget xargs)
+BUSYBOX_APPLETS=(sh cat cp date df du echo env false grep gzip gunzip head hostname httpd id kill
+  ln ls mkdir mv nc printf ps pwd rm sed sha256sum sleep sort tail tar tee test touch true uname wc
+  wget xargs)
 
 usage() {
   cat <<EOF
@@ -517,7 +519,7 @@ remove_containers() {
 # A fingerprint of everything an image build depends on, to know when to rebuild.
 images_hash() {
   {
-    printf '%s\n' "${IMAGE_BUILDS[@]}" "$REGISTRY"
+    printf '%s\n' "${IMAGE_BUILDS[@]}" "$REGISTRY" "${BUSYBOX_APPLETS[@]}"
     sha256sum /bin/busybox
     (cd "$IMAGES_SRC" && find . -type f -print0 | sort -z | xargs -0 sha256sum)
   } | sha256sum | cut -d' ' -f1

@@ -24,21 +24,10 @@ export async function main(): Promise<void> {
     const result = await deploy(
       remote,
       {
-        projectDir: inputs.projectDir,
-        projectName: inputs.projectName,
+        ...inputs,
         files,
-        env: inputs.env,
-        version: inputs.version,
-        services: inputs.services,
-        pull: inputs.pull,
-        preDeploy: inputs.preDeploy,
-        waitTimeoutMs: inputs.waitTimeoutMs,
-        rollbackOnFailure: inputs.rollbackOnFailure,
-        lockTimeoutMs: inputs.lockTimeoutMs,
-        forceUnlock: inputs.forceUnlock,
-        keepReleases: inputs.keepReleases,
-        ...(inputs.compose === "auto" ? {} : { prefer: inputs.compose }),
         by: runIdentity(),
+        ...(inputs.compose === "auto" ? {} : { prefer: inputs.compose }),
       },
       reporter,
     );

@@ -12,6 +12,7 @@ import {
   watchProject,
 } from "@smoker/compose";
 import { and, cmd, inDir, type Remote, type RemoteLog, redirect, seq } from "@smoker/remote";
+import { backupVolumes, pruneBackups } from "./backups.js";
 import { acquireLock, type LockHolder, releaseOnSignals } from "./lock.js";
 import {
   type AuditEntry,
@@ -43,6 +44,10 @@ export interface DeployPlan {
   services: string[] | undefined;
   pull: boolean;
   preDeploy: string | undefined;
+  /** Named volumes (as in the compose file) archived before the change. */
+  backupVolumes: string[];
+  /** Image with tar and gzip that makes the archives. */
+  backupImage: string;
   waitTimeoutMs: number;
   rollbackOnFailure: boolean;
   lockTimeoutMs: number;
@@ -185,6 +190,19 @@ export async function deploy(
             ? plan.projectDir
             : staging;
         await remote.run(inDir(where, cmd("sh", "-c", plan.preDeploy!)));
+      });
+    }
+
+    if (plan.backupVolumes.length > 0) {
+      await report.phase("Back up volumes", async () => {
+        const options = {
+          projectDir: plan.projectDir,
+          projectName: plan.projectName,
+          image: plan.backupImage,
+          id,
+        };
+        await backupVolumes(remote, { ...options, volumes: plan.backupVolumes }, report);
+        await pruneBackups(remote, plan.projectDir, report);
       });
     }
 

@@ -1,4 +1,17 @@
 export {
+  archiveCommand,
+  BackupError,
+  backupDir,
+  backupsToPrune,
+  backupVolumes,
+  dockerVolumeName,
+  parseVerify,
+  pruneBackups,
+  RETENTION,
+  type VolumeBackup,
+  verifyCommand,
+} from "./backups.js";
+export {
   DeployError,
   type DeployPlan,
   type DeployResult,

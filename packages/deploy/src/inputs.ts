@@ -17,6 +17,8 @@ import {
 } from "./rules.js";
 
 /** deploy-compose's inputs (the CLI's `smoker deploy` flags have the same names). */
+const VOLUME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+
 export const deployInputSpec = {
   ...connectionInputs,
   "compose-files": input.list({ default: ["docker-compose.yml"] }),
@@ -27,6 +29,11 @@ export const deployInputSpec = {
   services: input.list({ separator: "comma-or-newline" }),
   pull: input.boolean({ default: true }),
   "pre-deploy": input.string({}),
+  "backup-volumes": input.list({ separator: "comma-or-newline" }),
+  "backup-image": input.string({
+    default: "busybox:1.36",
+    pattern: /^[A-Za-z0-9][A-Za-z0-9._/:@-]{0,254}$/,
+  }),
   "wait-timeout": input.duration({ default: "120s", min: "1s", max: "2h" }),
   "rollback-on-failure": input.boolean({ default: true }),
   "lock-timeout": input.duration({ default: "5m", min: "0s", max: "6h" }),
@@ -46,6 +53,8 @@ export interface DeployInputs {
   services: string[] | undefined;
   pull: boolean;
   preDeploy: string | undefined;
+  backupVolumes: string[];
+  backupImage: string;
   waitTimeoutMs: number;
   rollbackOnFailure: boolean;
   lockTimeoutMs: number;
@@ -114,6 +123,13 @@ export function readDeployInputs(
   const projectDir = (i["project-dir"] ?? `/opt/${projectName}`).replace(/\/+$/, "");
   const problem = projectDirProblem(projectDir);
   if (problem) throw new InputError("project-dir", problem);
+  for (const v of i["backup-volumes"] ?? []) {
+    if (!VOLUME.test(v))
+      throw new InputError(
+        "backup-volumes",
+        `lists ${JSON.stringify(v)}, which must match ${VOLUME}`,
+      );
+  }
   for (const s of i.services ?? []) {
     if (!SERVICE.test(s))
       throw new InputError("services", `lists ${JSON.stringify(s)}, which must match ${SERVICE}`);
@@ -128,6 +144,8 @@ export function readDeployInputs(
     services: i.services,
     pull: i.pull,
     preDeploy: i["pre-deploy"],
+    backupVolumes: i["backup-volumes"] ?? [],
+    backupImage: i["backup-image"],
     waitTimeoutMs: i["wait-timeout"],
     rollbackOnFailure: i["rollback-on-failure"],
     lockTimeoutMs: i["lock-timeout"],
