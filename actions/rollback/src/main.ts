@@ -14,12 +14,7 @@ export async function main(): Promise<void> {
     const result = await rollback(
       remote,
       {
-        projectDir: inputs.projectDir,
-        projectName: inputs.projectName,
-        to: inputs.to,
-        waitTimeoutMs: inputs.waitTimeoutMs,
-        lockTimeoutMs: inputs.lockTimeoutMs,
-        forceUnlock: inputs.forceUnlock,
+        ...inputs,
         by: runIdentity(),
         ...(inputs.compose === "auto" ? {} : { prefer: inputs.compose }),
       },

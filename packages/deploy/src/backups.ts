@@ -193,3 +193,73 @@ export async function pruneBackups(
   await remote.run(cmd("rm", "-rf", "--", ...prune.map((id) => `${root}/${id}`)));
   log.info(`Pruned ${prune.length} old backup(s) (keeping 7 daily, 4 weekly, 12 monthly)`);
 }
+
+/**
+ * Empties a volume and unpacks an archive into it, in a throwaway container. The script is a
+ * constant; the archive's path reaches it as an argument, never as shell text.
+ */
+export function restoreCommand(
+  image: string,
+  dockerVolume: string,
+  dir: string,
+  file: string,
+): Script {
+  return cmd(
+    "docker",
+    "run",
+    "--rm",
+    "--network",
+    "none",
+    "-v",
+    `${dockerVolume}:/volume`,
+    "-v",
+    `${dir}:/backup:ro`,
+    image,
+    "sh",
+    "-c",
+    'cd /volume && rm -rf -- * .[!.]* ..?* && tar -xzf "$1" -C /volume',
+    "restore",
+    `/backup/${file}`,
+  );
+}
+
+/** The volume backups a release's data lives in: those taken when the next deploy replaced it. */
+export function backupOfRelease(
+  audit: { action: string; deployment: string; previous?: string | undefined }[],
+  releaseId: string,
+): string | undefined {
+  return audit.filter((a) => a.action === "deploy" && a.previous === releaseId).at(-1)?.deployment;
+}
+
+export async function readManifest(
+  remote: Remote,
+  projectDir: string,
+  id: string,
+): Promise<VolumeBackup[] | undefined> {
+  const out = await remote.tryRun(cmd("cat", "--", `${backupDir(projectDir, id)}/manifest.json`));
+  return out.code === 0 ? (JSON.parse(out.stdout) as VolumeBackup[]) : undefined;
+}
+
+/** Checks each archive against its recorded sha256, then restores it into its volume. */
+export async function restoreVolumes(
+  remote: Remote,
+  options: { projectDir: string; image: string; id: string; backups: VolumeBackup[] },
+  log: RemoteLog,
+): Promise<void> {
+  const dir = backupDir(options.projectDir, options.id);
+  for (const b of options.backups) {
+    const sum = (await remote.run(cmd("sha256sum", "--", `${dir}/${b.file}`))).stdout.split(
+      /\s+/,
+    )[0];
+    if (sum !== b.sha256) {
+      throw new BackupError(
+        `The archive of ${b.dockerVolume} in ${dir} does not match its recorded sha256; not restoring it`,
+        "The backup was changed or damaged on the host. Restore by hand from another backup.",
+      );
+    }
+  }
+  for (const b of options.backups) {
+    await remote.run(restoreCommand(options.image, b.dockerVolume, dir, b.file));
+    log.info(`${b.dockerVolume} restored from ${options.id}/${b.file} (${b.entries} entries)`);
+  }
+}

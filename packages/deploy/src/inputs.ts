@@ -18,6 +18,7 @@ import {
 
 /** deploy-compose's inputs (the CLI's `smoker deploy` flags have the same names). */
 const VOLUME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+const IMAGE_REF = /^[A-Za-z0-9][A-Za-z0-9._/:@-]{0,254}$/;
 
 export const deployInputSpec = {
   ...connectionInputs,
@@ -165,6 +166,8 @@ export const rollbackInputSpec = {
   "lock-timeout": input.duration({ default: "5m", min: "0s", max: "6h" }),
   "force-unlock": input.boolean({ default: false }),
   compose: input.enum(["auto", "v2", "v1"] as const, { default: "auto" }),
+  "restore-volumes": input.boolean({ default: false }),
+  "backup-image": input.string({ default: "busybox:1.36", pattern: IMAGE_REF }),
 } as const;
 
 /** Every input read and checked before anything connects. */
@@ -196,5 +199,7 @@ export function readRollbackInputs(
     lockTimeoutMs: i["lock-timeout"],
     forceUnlock: i["force-unlock"],
     compose: i.compose,
+    restoreVolumes: i["restore-volumes"],
+    backupImage: i["backup-image"],
   };
 }

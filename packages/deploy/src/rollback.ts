@@ -1,8 +1,16 @@
-import { type ComposeTool, captureRunning, detectCompose } from "@smoker/compose";
+import { type ComposeTool, captureRunning, detectCompose, stop } from "@smoker/compose";
 import type { Remote } from "@smoker/remote";
+import { backupOfRelease, backupVolumes, readManifest, restoreVolumes } from "./backups.js";
 import { type Reporter, restoreRelease, type ServiceOutcome } from "./deploy.js";
 import { acquireLock, type LockHolder, releaseOnSignals } from "./lock.js";
-import { appendAudit, listReleases, type ReleaseRecord, writeRelease } from "./releases.js";
+import {
+  appendAudit,
+  listReleases,
+  newDeploymentId,
+  type ReleaseRecord,
+  readAudit,
+  writeRelease,
+} from "./releases.js";
 
 export interface RollbackPlan {
   projectDir: string;
@@ -14,6 +22,10 @@ export interface RollbackPlan {
   forceUnlock: boolean;
   by: Omit<LockHolder, "started" | "token" | "version" | "pid">;
   prefer?: "v1" | "v2";
+  /** Also put back the volume data of the target release (after archiving the current data). */
+  restoreVolumes?: boolean;
+  /** Image with tar and gzip for the archives. */
+  backupImage?: string;
 }
 
 export interface RollbackResult {
@@ -73,6 +85,45 @@ export function chooseTarget(
   return { target, current };
 }
 
+/**
+ * Puts back the volumes as they were when `target` was replaced: the current data is archived
+ * first (so the restore can itself be undone), the stack is stopped so nothing writes, then
+ * each archive is checked against its sha256 and unpacked.
+ */
+async function putBackVolumes(
+  remote: Remote,
+  plan: RollbackPlan,
+  tool: ComposeTool,
+  target: ReleaseRecord,
+  report: Reporter,
+): Promise<void> {
+  const image = plan.backupImage ?? "busybox:1.36";
+  const source = backupOfRelease(await readAudit(remote, plan.projectDir), target.id);
+  const backups = source ? await readManifest(remote, plan.projectDir, source) : undefined;
+  if (!source || !backups?.length) {
+    throw new RollbackError(
+      `No volume backups belong to ${target.id}: none were taken when it was replaced`,
+      "Volumes are archived only by deploys with backup-volumes. Roll back without restore-volumes, or restore by hand.",
+    );
+  }
+  const safety = newDeploymentId("pre-rollback");
+  await backupVolumes(
+    remote,
+    {
+      projectDir: plan.projectDir,
+      projectName: plan.projectName,
+      image,
+      id: safety,
+      volumes: backups.map((b) => b.volume),
+    },
+    report,
+  );
+  report.info(`Current volume data archived as ${safety} (to undo this restore)`);
+  const project = { tool, dir: plan.projectDir, name: plan.projectName, files: target.files };
+  await remote.run(stop(project));
+  await restoreVolumes(remote, { projectDir: plan.projectDir, image, id: source, backups }, report);
+}
+
 /** Brings back a recorded release, under the deploy lock, with its files and digests. */
 export async function rollback(
   remote: Remote,
@@ -107,6 +158,11 @@ export async function rollback(
     report.info(
       `Rolling back ${current ? `from ${current.id} ` : ""}to ${target.id} (version ${target.version})`,
     );
+    if (plan.restoreVolumes) {
+      await report.phase("Restore volumes", () =>
+        putBackVolumes(remote, plan, tool, target, report),
+      );
+    }
     const services = await report.phase(`Restore ${target.id}`, () =>
       restoreRelease(remote, plan, tool, target),
     );
