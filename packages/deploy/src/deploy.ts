@@ -17,6 +17,7 @@ import { acquireLock, type LockHolder, releaseOnSignals } from "./lock.js";
 import {
   type AuditEntry,
   appendAudit,
+  auditCommand,
   listReleases,
   newDeploymentId,
   previousRelease,
@@ -103,21 +104,21 @@ export async function deploy(
   const id = newDeploymentId(plan.version);
   const staging = paths.files(id);
 
-  const tool = await report.phase("Detect Compose", () =>
-    detectCompose(remote, plan.prefer ? { prefer: plan.prefer } : {}),
+  // Independent, so concurrent over the one connection (SSH multiplexes channels).
+  const [tool, lock] = await report.phase("Detect Compose and take the deploy lock", () =>
+    Promise.all([
+      detectCompose(remote, plan.prefer ? { prefer: plan.prefer } : {}),
+      acquireLock(remote, {
+        projectDir: plan.projectDir,
+        holder: { ...plan.by, version: plan.version },
+        waitMs: plan.lockTimeoutMs,
+        staleAfterMs: longestDeployMs(plan),
+        forceUnlock: plan.forceUnlock,
+        log: report,
+      }),
+    ]),
   );
   report.info(`Compose ${tool.kind} ${tool.version} on ${remote.where}`);
-
-  const lock = await report.phase("Take the deploy lock", () =>
-    acquireLock(remote, {
-      projectDir: plan.projectDir,
-      holder: { ...plan.by, version: plan.version },
-      waitMs: plan.lockTimeoutMs,
-      staleAfterMs: longestDeployMs(plan),
-      forceUnlock: plan.forceUnlock,
-      log: report,
-    }),
-  );
   let previous: ReleaseRecord | undefined;
   let outcome: AuditEntry["outcome"] = "failure";
   let detail: string | undefined;
@@ -152,13 +153,13 @@ export async function deploy(
   try {
     await report.phase("Upload and validate", async () => {
       await remote.run(cmd("mkdir", "-p", "--", staging));
-      for (const f of plan.files) await remote.writeFile(`${staging}/${f.name}`, f.content, 0o644);
-      if (plan.env) {
-        await remote.writeFile(`${staging}/.env`, envFile(plan.env), 0o600);
-      } else {
-        // The .env in effect belongs to the release too, so a rollback restores it.
-        await remote.tryRun(cmd("cp", "-p", "--", `${plan.projectDir}/.env`, `${staging}/.env`));
-      }
+      await Promise.all([
+        ...plan.files.map((f) => remote.writeFile(`${staging}/${f.name}`, f.content, 0o644)),
+        plan.env
+          ? remote.writeFile(`${staging}/.env`, envFile(plan.env), 0o600)
+          : // The .env in effect belongs to the release too, so a rollback restores it.
+            remote.tryRun(cmd("cp", "-p", "--", `${plan.projectDir}/.env`, `${staging}/.env`)),
+      ]);
       const out = await remote.tryRun(configServices(staged));
       if (out.code !== 0) {
         throw new DeployError(
@@ -178,9 +179,10 @@ export async function deploy(
       }
     });
 
-    previous = await report.phase("Record the running release", () =>
+    const recorded = await report.phase("Record the running release", () =>
       recordRunning(remote, plan, tool),
     );
+    previous = recorded.previous;
     report.info(previous ? `Replacing release ${previous.id}` : "No release is running yet");
 
     if (plan.preDeploy) {
@@ -235,12 +237,23 @@ export async function deploy(
       watchProject(remote, plan.projectName, {
         ...(plan.services ? { services: plan.services } : {}),
         timeoutMs: plan.waitTimeoutMs,
+        // A deploy is watched closely: an inspect costs little, a late "healthy" costs the user.
+        maxPollMs: 500,
       }),
     );
     const running = await captureRunning(remote, plan.projectName);
-    await writeRelease(remote, plan.projectDir, releaseRecord(id, plan, tool, running, "shipped"));
+    const shipped = releaseRecord(id, plan, tool, running, "shipped");
+    await Promise.all([
+      writeRelease(remote, plan.projectDir, shipped),
+      pruneReleases(
+        remote,
+        plan,
+        [...recorded.records, shipped],
+        [id, ...(previous ? [previous.id] : [])],
+        report,
+      ),
+    ]);
     outcome = "success";
-    await finish(remote, plan, id, previous, report);
     return {
       deploymentId: id,
       previousDeploymentId: previous?.id,
@@ -301,15 +314,12 @@ export async function deploy(
     );
   } finally {
     stopSignals();
-    await appendAudit(
-      remote,
-      plan.projectDir,
-      audit(outcome, outcome === "success" ? undefined : detail),
-    ).catch((e: unknown) => report.warn(`Could not write the audit log: ${(e as Error).message}`));
+    // The audit line and the lock's release in one round trip, the line written first.
+    const entry = audit(outcome, outcome === "success" ? undefined : detail);
     await lock
-      .release()
+      .release({ script: auditCommand(plan.projectDir), stdin: `${JSON.stringify(entry)}\n` })
       .catch((e: unknown) =>
-        report.warn(`Could not release the deploy lock: ${(e as Error).message}`),
+        report.warn(`Could not write the audit log and release the lock: ${(e as Error).message}`),
       );
   }
 }
@@ -356,17 +366,19 @@ async function recordRunning(
   remote: Remote,
   plan: DeployPlan,
   tool: ComposeTool,
-): Promise<ReleaseRecord | undefined> {
-  const running = await captureRunning(remote, plan.projectName);
-  if (running.length === 0) return undefined;
-  const records = await listReleases(remote, plan.projectDir);
+): Promise<{ previous: ReleaseRecord | undefined; records: ReleaseRecord[] }> {
+  const [running, records] = await Promise.all([
+    captureRunning(remote, plan.projectName),
+    listReleases(remote, plan.projectDir),
+  ]);
+  if (running.length === 0) return { previous: undefined, records };
   const latest = previousRelease(records);
   const same =
     latest &&
     running.every((r) =>
       latest.services.some((s) => s.service === r.service && s.imageId === r.imageId),
     );
-  if (same) return latest;
+  if (same) return { previous: latest, records };
   const files = (await remote.tryRun(inDir(plan.projectDir, cmd("ls", "-1A")))).stdout
     .split("\n")
     .filter((f) => /\.(ya?ml)$/.test(f));
@@ -390,7 +402,7 @@ async function recordRunning(
     )
     .catch(() => undefined);
   await writeRelease(remote, plan.projectDir, adopted);
-  return adopted;
+  return { previous: adopted, records: [...records, adopted] };
 }
 
 /** Copies a release's files into the project directory (compose files, and .env when it has one). */
@@ -408,27 +420,23 @@ function installCommand(from: string, projectDir: string, files: string[]) {
   );
 }
 
-async function finish(
+/** Deletes the oldest records (and their files) beyond keep-releases; never `protect`. */
+async function pruneReleases(
   remote: Remote,
   plan: DeployPlan,
-  id: string,
-  previous: ReleaseRecord | undefined,
+  records: ReleaseRecord[],
+  protect: string[],
   report: Reporter,
 ): Promise<void> {
-  const records = await listReleases(remote, plan.projectDir);
-  const prune = releasesToPrune(records, plan.keepReleases, [
-    id,
-    ...(previous ? [previous.id] : []),
-  ]);
-  if (prune.length > 0) {
-    await remote.run(
-      pruneCommand(
-        plan.projectDir,
-        prune.map((r) => r.id),
-      ),
-    );
-    report.info(`Pruned ${prune.length} old release record(s); keeping ${plan.keepReleases}`);
-  }
+  const prune = releasesToPrune(records, plan.keepReleases, protect);
+  if (prune.length === 0) return;
+  await remote.run(
+    pruneCommand(
+      plan.projectDir,
+      prune.map((r) => r.id),
+    ),
+  );
+  report.info(`Pruned ${prune.length} old release record(s); keeping ${plan.keepReleases}`);
 }
 
 function releaseRecord(

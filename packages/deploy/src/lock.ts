@@ -145,12 +145,17 @@ export class DeployLock {
     return this.#released;
   }
 
-  /** Removes the lock if this deploy still holds it. Safe to call twice. */
-  async release(): Promise<void> {
+  /**
+   * Removes the lock if this deploy still holds it. Safe to call twice. `first` runs in the
+   * same round trip just before (the audit line, written while the lock is still held).
+   */
+  async release(first?: { script: Script; stdin: string }): Promise<void> {
     if (this.#released) return;
     this.#released = true;
-    await this.remote.tryRun(releaseCommand(this.projectDir, this.holder.token), {
+    const release = releaseCommand(this.projectDir, this.holder.token);
+    await this.remote.tryRun(first ? seq(first.script, release) : release, {
       timeoutMs: 5_000,
+      ...(first ? { stdin: first.stdin } : {}),
     });
   }
 }
