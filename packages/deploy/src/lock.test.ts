@@ -1,6 +1,7 @@
-import { render } from "@smoker/remote";
+import { type Remote, render } from "@smoker/remote";
 import { describe, expect, test } from "vitest";
 import {
+  acquireLock,
   describeHolder,
   inspectCommand,
   parseLockState,
@@ -53,5 +54,50 @@ describe("parseLockState", () => {
   });
   test("clock skew never gives a negative age", () => {
     expect(parseLockState("1700000000\n1700000009\n{}").ageSeconds).toBe(0);
+  });
+});
+
+describe("acquireLock races", () => {
+  /** A connection whose answers are scripted in order: take, inspect, take, ... */
+  function scripted(answers: { code: number; stdout?: string; stderr?: string }[]) {
+    const seen: string[] = [];
+    const remote = {
+      where: "10.0.0.5:22",
+      tryRun: async (script: Parameters<typeof render>[0]) => {
+        seen.push(render(script));
+        const next = answers.shift();
+        if (!next) throw new Error("no more scripted answers");
+        return { stdout: "", stderr: "", ...next };
+      },
+    };
+    return { remote: remote as unknown as Remote, seen };
+  }
+  const options = {
+    projectDir: "/opt/app",
+    holder: { run: "1", actor: "a", commit: "c", version: "v", runner: "r" },
+    waitMs: 5_000,
+    staleAfterMs: 60_000,
+    pollMs: 10,
+  };
+
+  test("a lock released between our mkdir and our look is simply taken on the next try", async () => {
+    const { remote, seen } = scripted([
+      { code: 1, stderr: "mkdir: cannot create directory '/opt/app/.smoker/lock': File exists" },
+      { code: 0, stdout: "1700000000\n" },
+      { code: 0 },
+    ]);
+    const lock = await acquireLock(remote, options);
+    expect(lock.holder.run).toBe("1");
+    expect(seen.filter((c) => c.includes("mkdir -- /opt/app/.smoker/lock"))).toHaveLength(2);
+  });
+
+  test("a directory that cannot be made at all fails with a hint", async () => {
+    const { remote } = scripted([
+      { code: 1, stderr: "mkdir: cannot create directory '/opt/app': Permission denied" },
+      { code: 0, stdout: "1700000000\n" },
+    ]);
+    await expect(acquireLock(remote, options)).rejects.toThrow(
+      /Could not create the deploy lock.*Permission denied/,
+    );
   });
 });

@@ -171,6 +171,7 @@ export async function acquireLock(remote: Remote, options: LockOptions): Promise
   let interval = options.pollMs ?? 1_000;
   let lastReport = 0;
   let forced = false;
+  let vanished = 0;
   for (;;) {
     const holder: LockHolder = {
       ...options.holder,
@@ -187,7 +188,8 @@ export async function acquireLock(remote: Remote, options: LockOptions): Promise
     }
     const state = parseLockState((await remote.tryRun(inspectCommand(options.projectDir))).stdout);
     if (!state.held) {
-      // mkdir failed and there is no lock: the project directory itself cannot be made.
+      // The holder released it between our mkdir and this look: simply try again.
+      if (/exists/i.test(took.stderr) && vanished++ < 20) continue;
       throw new LockError(
         `Could not create the deploy lock in ${options.projectDir}: ${took.stderr.trim()}`,
         "Check that project-dir is a directory the SSH user can write to.",
