@@ -282,9 +282,18 @@ export async function captureRunning(
   remote: CommandRunner,
   projectName: string,
 ): Promise<RunningService[]> {
-  const running = (await listProjectContainers(remote, projectName)).filter(
-    (c) => c.state === "running",
-  );
+  return describeRunning(remote, await listProjectContainers(remote, projectName));
+}
+
+/**
+ * What runs, per service, from containers already inspected (a watch's last look): only the
+ * images are inspected, for their digests.
+ */
+export async function describeRunning(
+  remote: CommandRunner,
+  containers: readonly ContainerState[],
+): Promise<RunningService[]> {
+  const running = containers.filter((c) => c.state === "running");
   const newest = new Map<string, ContainerState>();
   for (const c of running) {
     const seen = newest.get(c.service);

@@ -17,6 +17,7 @@ export {
   type ContainerState,
   type ContainerStatus,
   captureRunning,
+  describeRunning,
   digestFor,
   type HealthStatus,
   type ImageDigests,

@@ -222,6 +222,8 @@ export interface WatchResult {
   services: { service: string; container: string; msToHealthy: number }[];
   /** How long the watch took. */
   ms: number;
+  /** The last inspection: every container of the project (for digests without another look). */
+  containers: ContainerState[];
 }
 
 const realClock = {
@@ -295,6 +297,7 @@ export async function watchProject(
           msToHealthy: Math.round((readyAt.get(c.id) ?? snapshot.at) - start),
         })),
         ms: Math.round(clock.now() - start),
+        containers,
       };
     }
     if (verdict !== "wait") {

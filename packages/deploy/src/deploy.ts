@@ -3,6 +3,7 @@ import {
   type ComposeTool,
   captureRunning,
   configServices,
+  describeRunning,
   detectCompose,
   pinnedOverride,
   pull,
@@ -105,9 +106,12 @@ export async function deploy(
   const staging = paths.files(id);
 
   // Independent, so concurrent over the one connection (SSH multiplexes channels).
-  const [tool, lock] = await report.phase("Detect Compose and take the deploy lock", () =>
-    Promise.all([
+  // Independent, so concurrent over the one connection (SSH multiplexes channels). The staging
+  // folder is this release's own (a new id), so making it needs no lock.
+  const [tool, lock] = await report.phase("Detect Compose and take the deploy lock", async () => {
+    const [detected, made, locked] = await Promise.allSettled([
       detectCompose(remote, plan.prefer ? { prefer: plan.prefer } : {}),
+      remote.run(cmd("mkdir", "-p", "--", staging)),
       acquireLock(remote, {
         projectDir: plan.projectDir,
         holder: { ...plan.by, version: plan.version },
@@ -116,8 +120,22 @@ export async function deploy(
         forceUnlock: plan.forceUnlock,
         log: report,
       }),
-    ]),
-  );
+    ]);
+    if (
+      detected.status === "fulfilled" &&
+      made.status === "fulfilled" &&
+      locked.status === "fulfilled"
+    ) {
+      return [detected.value, locked.value] as const;
+    }
+    // One failed: undo what the others did before failing.
+    if (locked.status === "fulfilled") await locked.value.release().catch(() => undefined);
+    await remote.tryRun(cmd("rm", "-rf", "--", staging)).catch(() => undefined);
+    const failed = [detected, made, locked].find(
+      (r) => r.status === "rejected",
+    ) as PromiseRejectedResult;
+    throw failed.reason;
+  });
   report.info(`Compose ${tool.kind} ${tool.version} on ${remote.where}`);
   let previous: ReleaseRecord | undefined;
   let outcome: AuditEntry["outcome"] = "failure";
@@ -152,15 +170,21 @@ export async function deploy(
   let installed = false;
   try {
     await report.phase("Upload and validate", async () => {
-      await remote.run(cmd("mkdir", "-p", "--", staging));
       await Promise.all([
         ...plan.files.map((f) => remote.writeFile(`${staging}/${f.name}`, f.content, 0o644)),
-        plan.env
-          ? remote.writeFile(`${staging}/.env`, envFile(plan.env), 0o600)
-          : // The .env in effect belongs to the release too, so a rollback restores it.
-            remote.tryRun(cmd("cp", "-p", "--", `${plan.projectDir}/.env`, `${staging}/.env`)),
+        ...(plan.env ? [remote.writeFile(`${staging}/.env`, envFile(plan.env), 0o600)] : []),
       ]);
-      const out = await remote.tryRun(configServices(staged));
+      // Without an env input the .env in effect belongs to the release too (a rollback restores
+      // it): copied in the same round trip as the check, which reads it.
+      const keepEnv = seq(
+        redirect(cmd("cp", "-p", "--", `${plan.projectDir}/.env`, `${staging}/.env`), {
+          stderr: "/dev/null",
+        }),
+        cmd("true"),
+      );
+      const out = await remote.tryRun(
+        plan.env ? configServices(staged) : and(keepEnv, configServices(staged)),
+      );
       if (out.code !== 0) {
         throw new DeployError(
           `The compose files are not valid: ${describeComposeError(out.stderr, staging)}`,
@@ -222,15 +246,15 @@ export async function deploy(
     }
 
     await report.phase("Start the new release", async () => {
+      // From here on the project directory may have changed, so a failure rolls back.
+      installed = true;
+      const files = plan.files.map((f) => f.name);
       await remote.run(
-        installCommand(
-          staging,
-          plan.projectDir,
-          plan.files.map((f) => f.name),
+        and(
+          installCommand(staging, plan.projectDir, files),
+          up(live, { services: plan.services, removeOrphans: !plan.services }),
         ),
       );
-      installed = true;
-      await remote.run(up(live, { services: plan.services, removeOrphans: !plan.services }));
     });
 
     const watched = await report.phase("Wait until healthy", () =>
@@ -238,10 +262,10 @@ export async function deploy(
         ...(plan.services ? { services: plan.services } : {}),
         timeoutMs: plan.waitTimeoutMs,
         // A deploy is watched closely: an inspect costs little, a late "healthy" costs the user.
-        maxPollMs: 500,
+        maxPollMs: 250,
       }),
     );
-    const running = await captureRunning(remote, plan.projectName);
+    const running = await describeRunning(remote, watched.containers);
     const shipped = releaseRecord(id, plan, tool, running, "shipped");
     await Promise.all([
       writeRelease(remote, plan.projectDir, shipped),
