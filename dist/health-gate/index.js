@@ -104233,7 +104233,7 @@ function commands_pull(p, services) {
 function commands_up(p, options = {}) {
     return compose(p, "up", "-d", ...(options.removeOrphans ? ["--remove-orphans"] : []), ...(options.forceRecreate ? ["--force-recreate"] : []), ...(options.noDeps ? ["--no-deps"] : []), ...names(options.services));
 }
-function stop(p, options = {}) {
+function commands_stop(p, options = {}) {
     return compose(p, "stop", ...(options.timeoutSeconds === undefined ? [] : ["-t", seconds(options.timeoutSeconds)]), ...names(options.services));
 }
 /** `down` takes no services: v1 cannot remove only some of a project's services. */
@@ -104418,7 +104418,14 @@ function digestFor(imageRef, repoDigests) {
  * (scale), the most recently started one speaks for it.
  */
 async function containers_captureRunning(remote, projectName) {
-    const running = (await listProjectContainers(remote, projectName)).filter((c) => c.state === "running");
+    return containers_describeRunning(remote, await listProjectContainers(remote, projectName));
+}
+/**
+ * What runs, per service, from containers already inspected (a watch's last look): only the
+ * images are inspected, for their digests.
+ */
+async function containers_describeRunning(remote, containers) {
+    const running = containers.filter((c) => c.state === "running");
     const newest = new Map();
     for (const c of running) {
         const seen = newest.get(c.service);
@@ -104718,6 +104725,7 @@ async function watch_watchProject(remote, projectName, options) {
                     msToHealthy: Math.round((readyAt.get(c.id) ?? snapshot.at) - start),
                 })),
                 ms: Math.round(clock.now() - start),
+                containers,
             };
         }
         if (verdict !== "wait") {
@@ -105507,14 +105515,14 @@ async function releases_writeRelease(remote, projectDir, record) {
     await remote.writeFile(p.record(record.id), `${JSON.stringify(record)}\n`, 0o600);
 }
 /** Appends one line to the audit log (stdin, so nothing of it is on a command line). */
-function auditCommand(projectDir) {
+function releases_auditCommand(projectDir) {
     const p = releases_smokerPaths(projectDir);
     return and(cmd("mkdir", "-p", "--", p.root), redirect(cmd("cat"), { stdout: p.audit, append: true }));
 }
 async function releases_appendAudit(remote, projectDir, entry) {
-    await remote.run(auditCommand(projectDir), { stdin: `${JSON.stringify(entry)}\n` });
+    await remote.run(releases_auditCommand(projectDir), { stdin: `${JSON.stringify(entry)}\n` });
 }
-async function readAudit(remote, projectDir) {
+async function releases_readAudit(remote, projectDir) {
     const out = await remote.tryRun(cmd("cat", "--", releases_smokerPaths(projectDir).audit));
     return out.stdout
         .split("\n")
@@ -105650,6 +105658,35 @@ async function backups_pruneBackups(remote, projectDir, log) {
     await remote.run(cmd("rm", "-rf", "--", ...prune.map((id) => `${root}/${id}`)));
     log.info(`Pruned ${prune.length} old backup(s) (keeping 7 daily, 4 weekly, 12 monthly)`);
 }
+/**
+ * Empties a volume and unpacks an archive into it, in a throwaway container. The script is a
+ * constant; the archive's path reaches it as an argument, never as shell text.
+ */
+function restoreCommand(image, dockerVolume, dir, file) {
+    return cmd("docker", "run", "--rm", "--network", "none", "-v", `${dockerVolume}:/volume`, "-v", `${dir}:/backup:ro`, image, "sh", "-c", 'cd /volume && rm -rf -- * .[!.]* ..?* && tar -xzf "$1" -C /volume', "restore", `/backup/${file}`);
+}
+/** The volume backups a release's data lives in: those taken when the next deploy replaced it. */
+function backups_backupOfRelease(audit, releaseId) {
+    return audit.filter((a) => a.action === "deploy" && a.previous === releaseId).at(-1)?.deployment;
+}
+async function backups_readManifest(remote, projectDir, id) {
+    const out = await remote.tryRun(cmd("cat", "--", `${backupDir(projectDir, id)}/manifest.json`));
+    return out.code === 0 ? JSON.parse(out.stdout) : undefined;
+}
+/** Checks each archive against its recorded sha256, then restores it into its volume. */
+async function backups_restoreVolumes(remote, options, log) {
+    const dir = backupDir(options.projectDir, options.id);
+    for (const b of options.backups) {
+        const sum = (await remote.run(cmd("sha256sum", "--", `${dir}/${b.file}`))).stdout.split(/\s+/)[0];
+        if (sum !== b.sha256) {
+            throw new BackupError(`The archive of ${b.dockerVolume} in ${dir} does not match its recorded sha256; not restoring it`, "The backup was changed or damaged on the host. Restore by hand from another backup.");
+        }
+    }
+    for (const b of options.backups) {
+        await remote.run(restoreCommand(options.image, b.dockerVolume, dir, b.file));
+        log.info(`${b.dockerVolume} restored from ${options.id}/${b.file} (${b.entries} entries)`);
+    }
+}
 
 ;// CONCATENATED MODULE: ./.tools/build/packages/deploy/src/lock.js
 
@@ -105737,13 +105774,18 @@ class DeployLock {
     get released() {
         return this.#released;
     }
-    /** Removes the lock if this deploy still holds it. Safe to call twice. */
-    async release() {
+    /**
+     * Removes the lock if this deploy still holds it. Safe to call twice. `first` runs in the
+     * same round trip just before (the audit line, written while the lock is still held).
+     */
+    async release(first) {
         if (this.#released)
             return;
         this.#released = true;
-        await this.remote.tryRun(releaseCommand(this.projectDir, this.holder.token), {
+        const release = releaseCommand(this.projectDir, this.holder.token);
+        await this.remote.tryRun(first ? seq(first.script, release) : release, {
             timeoutMs: 5_000,
+            ...(first ? { stdin: first.stdin } : {}),
         });
     }
 }
@@ -105758,6 +105800,7 @@ async function lock_acquireLock(remote, options) {
     let interval = options.pollMs ?? 1_000;
     let lastReport = 0;
     let forced = false;
+    let vanished = 0;
     for (;;) {
         const holder = {
             ...options.holder,
@@ -105774,7 +105817,9 @@ async function lock_acquireLock(remote, options) {
         }
         const state = parseLockState((await remote.tryRun(inspectCommand(options.projectDir))).stdout);
         if (!state.held) {
-            // mkdir failed and there is no lock: the project directory itself cannot be made.
+            // The holder released it between our mkdir and this look: simply try again.
+            if (/exists/i.test(took.stderr) && vanished++ < 20)
+                continue;
             throw new LockError(`Could not create the deploy lock in ${options.projectDir}: ${took.stderr.trim()}`, "Check that project-dir is a directory the SSH user can write to.", undefined);
         }
         const who = describeHolder(state.holder);
@@ -105870,16 +105915,35 @@ async function deploy(remote, plan, report) {
     const paths = smokerPaths(plan.projectDir);
     const id = newDeploymentId(plan.version);
     const staging = paths.files(id);
-    const tool = await report.phase("Detect Compose", () => detectCompose(remote, plan.prefer ? { prefer: plan.prefer } : {}));
+    // Independent, so concurrent over the one connection (SSH multiplexes channels).
+    // Independent, so concurrent over the one connection (SSH multiplexes channels). The staging
+    // folder is this release's own (a new id), so making it needs no lock.
+    const [tool, lock] = await report.phase("Detect Compose and take the deploy lock", async () => {
+        const [detected, made, locked] = await Promise.allSettled([
+            detectCompose(remote, plan.prefer ? { prefer: plan.prefer } : {}),
+            remote.run(cmd("mkdir", "-p", "--", staging)),
+            acquireLock(remote, {
+                projectDir: plan.projectDir,
+                holder: { ...plan.by, version: plan.version },
+                waitMs: plan.lockTimeoutMs,
+                staleAfterMs: longestDeployMs(plan),
+                forceUnlock: plan.forceUnlock,
+                log: report,
+            }),
+        ]);
+        if (detected.status === "fulfilled" &&
+            made.status === "fulfilled" &&
+            locked.status === "fulfilled") {
+            return [detected.value, locked.value];
+        }
+        // One failed: undo what the others did before failing.
+        if (locked.status === "fulfilled")
+            await locked.value.release().catch(() => undefined);
+        await remote.tryRun(cmd("rm", "-rf", "--", staging)).catch(() => undefined);
+        const failed = [detected, made, locked].find((r) => r.status === "rejected");
+        throw failed.reason;
+    });
     report.info(`Compose ${tool.kind} ${tool.version} on ${remote.where}`);
-    const lock = await report.phase("Take the deploy lock", () => acquireLock(remote, {
-        projectDir: plan.projectDir,
-        holder: { ...plan.by, version: plan.version },
-        waitMs: plan.lockTimeoutMs,
-        staleAfterMs: longestDeployMs(plan),
-        forceUnlock: plan.forceUnlock,
-        log: report,
-    }));
     let previous;
     let outcome = "failure";
     let detail;
@@ -105912,17 +105976,16 @@ async function deploy(remote, plan, report) {
     let installed = false;
     try {
         await report.phase("Upload and validate", async () => {
-            await remote.run(cmd("mkdir", "-p", "--", staging));
-            for (const f of plan.files)
-                await remote.writeFile(`${staging}/${f.name}`, f.content, 0o644);
-            if (plan.env) {
-                await remote.writeFile(`${staging}/.env`, envFile(plan.env), 0o600);
-            }
-            else {
-                // The .env in effect belongs to the release too, so a rollback restores it.
-                await remote.tryRun(cmd("cp", "-p", "--", `${plan.projectDir}/.env`, `${staging}/.env`));
-            }
-            const out = await remote.tryRun(configServices(staged));
+            await Promise.all([
+                ...plan.files.map((f) => remote.writeFile(`${staging}/${f.name}`, f.content, 0o644)),
+                ...(plan.env ? [remote.writeFile(`${staging}/.env`, envFile(plan.env), 0o600)] : []),
+            ]);
+            // Without an env input the .env in effect belongs to the release too (a rollback restores
+            // it): copied in the same round trip as the check, which reads it.
+            const keepEnv = seq(redirect(cmd("cp", "-p", "--", `${plan.projectDir}/.env`, `${staging}/.env`), {
+                stderr: "/dev/null",
+            }), cmd("true"));
+            const out = await remote.tryRun(plan.env ? configServices(staged) : and(keepEnv, configServices(staged)));
             if (out.code !== 0) {
                 throw new DeployError(`The compose files are not valid: ${describeComposeError(out.stderr, staging)}`, "Run `docker compose config` on these files locally to see the problem.", undefined);
             }
@@ -105932,7 +105995,8 @@ async function deploy(remote, plan, report) {
                 throw new DeployError(`services lists ${unknown.join(", ")}, not in the compose files (${known.join(", ")})`, undefined, undefined);
             }
         });
-        previous = await report.phase("Record the running release", () => recordRunning(remote, plan, tool));
+        const recorded = await report.phase("Record the running release", () => recordRunning(remote, plan, tool));
+        previous = recorded.previous;
         report.info(previous ? `Replacing release ${previous.id}` : "No release is running yet");
         if (plan.preDeploy) {
             await report.phase("Pre-deploy command", async () => {
@@ -105963,18 +106027,24 @@ async function deploy(remote, plan, report) {
             });
         }
         await report.phase("Start the new release", async () => {
-            await remote.run(installCommand(staging, plan.projectDir, plan.files.map((f) => f.name)));
+            // From here on the project directory may have changed, so a failure rolls back.
             installed = true;
-            await remote.run(up(live, { services: plan.services, removeOrphans: !plan.services }));
+            const files = plan.files.map((f) => f.name);
+            await remote.run(and(installCommand(staging, plan.projectDir, files), up(live, { services: plan.services, removeOrphans: !plan.services })));
         });
         const watched = await report.phase("Wait until healthy", () => watchProject(remote, plan.projectName, {
             ...(plan.services ? { services: plan.services } : {}),
             timeoutMs: plan.waitTimeoutMs,
+            // A deploy is watched closely: an inspect costs little, a late "healthy" costs the user.
+            maxPollMs: 250,
         }));
-        const running = await captureRunning(remote, plan.projectName);
-        await writeRelease(remote, plan.projectDir, releaseRecord(id, plan, tool, running, "shipped"));
+        const running = await describeRunning(remote, watched.containers);
+        const shipped = releaseRecord(id, plan, tool, running, "shipped");
+        await Promise.all([
+            writeRelease(remote, plan.projectDir, shipped),
+            pruneReleases(remote, plan, [...recorded.records, shipped], [id, ...(previous ? [previous.id] : [])], report),
+        ]);
         outcome = "success";
-        await finish(remote, plan, id, previous, report);
         return {
             deploymentId: id,
             previousDeploymentId: previous?.id,
@@ -106017,10 +106087,11 @@ async function deploy(remote, plan, report) {
     }
     finally {
         stopSignals();
-        await appendAudit(remote, plan.projectDir, audit(outcome, outcome === "success" ? undefined : detail)).catch((e) => report.warn(`Could not write the audit log: ${e.message}`));
+        // The audit line and the lock's release in one round trip, the line written first.
+        const entry = audit(outcome, outcome === "success" ? undefined : detail);
         await lock
-            .release()
-            .catch((e) => report.warn(`Could not release the deploy lock: ${e.message}`));
+            .release({ script: auditCommand(plan.projectDir), stdin: `${JSON.stringify(entry)}\n` })
+            .catch((e) => report.warn(`Could not write the audit log and release the lock: ${e.message}`));
     }
 }
 /** Brings a recorded release back: its own files, every service pinned to its digest. */
@@ -106055,15 +106126,17 @@ async function deploy_restoreRelease(remote, plan, tool, release) {
  * project's current files copied beside it.
  */
 async function recordRunning(remote, plan, tool) {
-    const running = await captureRunning(remote, plan.projectName);
+    const [running, records] = await Promise.all([
+        captureRunning(remote, plan.projectName),
+        listReleases(remote, plan.projectDir),
+    ]);
     if (running.length === 0)
-        return undefined;
-    const records = await listReleases(remote, plan.projectDir);
+        return { previous: undefined, records };
     const latest = previousRelease(records);
     const same = latest &&
         running.every((r) => latest.services.some((s) => s.service === r.service && s.imageId === r.imageId));
     if (same)
-        return latest;
+        return { previous: latest, records };
     const files = (await remote.tryRun(inDir(plan.projectDir, cmd("ls", "-1A")))).stdout
         .split("\n")
         .filter((f) => /\.(ya?ml)$/.test(f));
@@ -106075,7 +106148,7 @@ async function recordRunning(remote, plan, tool) {
         .run(seq(...[...adopted.files, ".env"].map((f) => cmd("cp", "-p", "--", `${plan.projectDir}/${f}`, `${folder}/${f}`))))
         .catch(() => undefined);
     await writeRelease(remote, plan.projectDir, adopted);
-    return adopted;
+    return { previous: adopted, records: [...records, adopted] };
 }
 /** Copies a release's files into the project directory (compose files, and .env when it has one). */
 function installCommand(from, projectDir, files) {
@@ -106085,16 +106158,13 @@ function installCommand(from, projectDir, files) {
         stderr: "/dev/null",
     }), cmd("true")));
 }
-async function finish(remote, plan, id, previous, report) {
-    const records = await listReleases(remote, plan.projectDir);
-    const prune = releasesToPrune(records, plan.keepReleases, [
-        id,
-        ...(previous ? [previous.id] : []),
-    ]);
-    if (prune.length > 0) {
-        await remote.run(pruneCommand(plan.projectDir, prune.map((r) => r.id)));
-        report.info(`Pruned ${prune.length} old release record(s); keeping ${plan.keepReleases}`);
-    }
+/** Deletes the oldest records (and their files) beyond keep-releases; never `protect`. */
+async function pruneReleases(remote, plan, records, protect, report) {
+    const prune = releasesToPrune(records, plan.keepReleases, protect);
+    if (prune.length === 0)
+        return;
+    await remote.run(pruneCommand(plan.projectDir, prune.map((r) => r.id)));
+    report.info(`Pruned ${prune.length} old release record(s); keeping ${plan.keepReleases}`);
 }
 function releaseRecord(id, plan, tool, running, status) {
     return {
@@ -106173,6 +106243,7 @@ function rules_projectDirProblem(dir) {
 
 /** deploy-compose's inputs (the CLI's `smoker deploy` flags have the same names). */
 const VOLUME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+const IMAGE_REF = /^[A-Za-z0-9][A-Za-z0-9._/:@-]{0,254}$/;
 const deployInputSpec = {
     ...connectionInputs,
     "compose-files": src/* input */.hF.list({ default: ["docker-compose.yml"] }),
@@ -106277,6 +106348,8 @@ const rollbackInputSpec = {
     "lock-timeout": src/* input */.hF.duration({ default: "5m", min: "0s", max: "6h" }),
     "force-unlock": src/* input */.hF.boolean({ default: false }),
     compose: src/* input */.hF.enum(["auto", "v2", "v1"], { default: "auto" }),
+    "restore-volumes": src/* input */.hF.boolean({ default: false }),
+    "backup-image": src/* input */.hF.string({ default: "busybox:1.36", pattern: IMAGE_REF }),
 };
 /** Every input read and checked before anything connects. */
 function readRollbackInputs(source, log, options = {}) {
@@ -106300,10 +106373,13 @@ function readRollbackInputs(source, log, options = {}) {
         lockTimeoutMs: i["lock-timeout"],
         forceUnlock: i["force-unlock"],
         compose: i.compose,
+        restoreVolumes: i["restore-volumes"],
+        backupImage: i["backup-image"],
     };
 }
 
 ;// CONCATENATED MODULE: ./.tools/build/packages/deploy/src/rollback.js
+
 
 
 
@@ -106340,6 +106416,31 @@ function chooseTarget(records, runningImageIds, to) {
     }
     return { target, current };
 }
+/**
+ * Puts back the volumes as they were when `target` was replaced: the current data is archived
+ * first (so the restore can itself be undone), the stack is stopped so nothing writes, then
+ * each archive is checked against its sha256 and unpacked.
+ */
+async function putBackVolumes(remote, plan, tool, target, report) {
+    const image = plan.backupImage ?? "busybox:1.36";
+    const source = backupOfRelease(await readAudit(remote, plan.projectDir), target.id);
+    const backups = source ? await readManifest(remote, plan.projectDir, source) : undefined;
+    if (!source || !backups?.length) {
+        throw new RollbackError(`No volume backups belong to ${target.id}: none were taken when it was replaced`, "Volumes are archived only by deploys with backup-volumes. Roll back without restore-volumes, or restore by hand.");
+    }
+    const safety = newDeploymentId("pre-rollback");
+    await backupVolumes(remote, {
+        projectDir: plan.projectDir,
+        projectName: plan.projectName,
+        image,
+        id: safety,
+        volumes: backups.map((b) => b.volume),
+    }, report);
+    report.info(`Current volume data archived as ${safety} (to undo this restore)`);
+    const project = { tool, dir: plan.projectDir, name: plan.projectName, files: target.files };
+    await remote.run(stop(project));
+    await restoreVolumes(remote, { projectDir: plan.projectDir, image, id: source, backups }, report);
+}
 /** Brings back a recorded release, under the deploy lock, with its files and digests. */
 async function rollback(remote, plan, report) {
     const started = Date.now();
@@ -106364,6 +106465,9 @@ async function rollback(remote, plan, report) {
         });
         const { target, current } = chosen;
         report.info(`Rolling back ${current ? `from ${current.id} ` : ""}to ${target.id} (version ${target.version})`);
+        if (plan.restoreVolumes) {
+            await report.phase("Restore volumes", () => putBackVolumes(remote, plan, tool, target, report));
+        }
         const services = await report.phase(`Restore ${target.id}`, () => restoreRelease(remote, plan, tool, target));
         if (current && current.id !== target.id) {
             await writeRelease(remote, plan.projectDir, { ...current, status: "rolled-back" });

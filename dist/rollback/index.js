@@ -56526,7 +56526,7 @@ function releases_newDeploymentId(version, now = new Date()) {
         .replace(/[-:]/g, "")
         .replace(/\.\d+Z$/, "Z");
     const safe = version.replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, 64) || "unversioned";
-    return `${stamp}-${safe}-${randomBytes(3).toString("hex")}`;
+    return `${stamp}-${safe}-${(0,external_node_crypto_.randomBytes)(3).toString("hex")}`;
 }
 function isDeploymentId(value) {
     return ID.test(value);
@@ -56565,15 +56565,15 @@ async function releases_writeRelease(remote, projectDir, record) {
     await remote.writeFile(p.record(record.id), `${JSON.stringify(record)}\n`, 0o600);
 }
 /** Appends one line to the audit log (stdin, so nothing of it is on a command line). */
-function auditCommand(projectDir) {
+function releases_auditCommand(projectDir) {
     const p = releases_smokerPaths(projectDir);
     return command_and(command_cmd("mkdir", "-p", "--", p.root), command_redirect(command_cmd("cat"), { stdout: p.audit, append: true }));
 }
 async function releases_appendAudit(remote, projectDir, entry) {
-    await remote.run(auditCommand(projectDir), { stdin: `${JSON.stringify(entry)}\n` });
+    await remote.run(releases_auditCommand(projectDir), { stdin: `${JSON.stringify(entry)}\n` });
 }
 async function readAudit(remote, projectDir) {
-    const out = await remote.tryRun(cmd("cat", "--", releases_smokerPaths(projectDir).audit));
+    const out = await remote.tryRun(command_cmd("cat", "--", releases_smokerPaths(projectDir).audit));
     return out.stdout
         .split("\n")
         .filter((l) => l.trim())
@@ -56595,18 +56595,18 @@ function releases_pruneCommand(projectDir, ids) {
 
 
 function backupDir(projectDir, id) {
-    return `${smokerPaths(projectDir).root}/backups/${id}`;
+    return `${releases_smokerPaths(projectDir).root}/backups/${id}`;
 }
 /** Compose names a project's volume `<project>_<name>` unless the file gives it a `name:`. */
 function dockerVolumeName(projectName, volume) {
     return `${projectName}_${volume}`;
 }
 function archiveCommand(image, dockerVolume, dir, file) {
-    return cmd("docker", "run", "--rm", "--network", "none", "-v", `${dockerVolume}:/volume:ro`, "-v", `${dir}:/backup`, image, "tar", "-czf", `/backup/${file}`, "-C", "/volume", ".");
+    return command_cmd("docker", "run", "--rm", "--network", "none", "-v", `${dockerVolume}:/volume:ro`, "-v", `${dir}:/backup`, image, "tar", "-czf", `/backup/${file}`, "-C", "/volume", ".");
 }
 /** Lists the archive into `<file>.list` (fails if it does not read), then counts, hashes, sizes. */
 function verifyCommand(path) {
-    return and(redirect(cmd("tar", "-tzf", path), { stdout: `${path}.list` }), cmd("wc", "-l", `${path}.list`), cmd("sha256sum", "--", path), cmd("stat", "-c", "%s", path));
+    return command_and(command_redirect(command_cmd("tar", "-tzf", path), { stdout: `${path}.list` }), command_cmd("wc", "-l", `${path}.list`), command_cmd("sha256sum", "--", path), command_cmd("stat", "-c", "%s", path));
 }
 function parseVerify(stdout) {
     const [count, sum, size] = stdout.trim().split("\n");
@@ -56631,12 +56631,12 @@ async function backups_backupVolumes(remote, options, log) {
     const done = [];
     for (const volume of options.volumes) {
         const dockerVolume = dockerVolumeName(options.projectName, volume);
-        const exists = await remote.tryRun(cmd("docker", "volume", "inspect", "--format", "{{.Name}}", dockerVolume));
+        const exists = await remote.tryRun(command_cmd("docker", "volume", "inspect", "--format", "{{.Name}}", dockerVolume));
         if (exists.code !== 0) {
             log.info(`Volume ${dockerVolume} does not exist yet (first deploy?): nothing to back up`);
             continue;
         }
-        await remote.run(cmd("mkdir", "-p", "--", dir));
+        await remote.run(command_cmd("mkdir", "-p", "--", dir));
         const file = `${volume}.tar.gz`;
         const archived = await remote.tryRun(archiveCommand(options.image, dockerVolume, dir, file));
         if (archived.code !== 0) {
@@ -56708,11 +56708,40 @@ async function backups_pruneBackups(remote, projectDir, log) {
     await remote.run(cmd("rm", "-rf", "--", ...prune.map((id) => `${root}/${id}`)));
     log.info(`Pruned ${prune.length} old backup(s) (keeping 7 daily, 4 weekly, 12 monthly)`);
 }
+/**
+ * Empties a volume and unpacks an archive into it, in a throwaway container. The script is a
+ * constant; the archive's path reaches it as an argument, never as shell text.
+ */
+function restoreCommand(image, dockerVolume, dir, file) {
+    return command_cmd("docker", "run", "--rm", "--network", "none", "-v", `${dockerVolume}:/volume`, "-v", `${dir}:/backup:ro`, image, "sh", "-c", 'cd /volume && rm -rf -- * .[!.]* ..?* && tar -xzf "$1" -C /volume', "restore", `/backup/${file}`);
+}
+/** The volume backups a release's data lives in: those taken when the next deploy replaced it. */
+function backupOfRelease(audit, releaseId) {
+    return audit.filter((a) => a.action === "deploy" && a.previous === releaseId).at(-1)?.deployment;
+}
+async function readManifest(remote, projectDir, id) {
+    const out = await remote.tryRun(command_cmd("cat", "--", `${backupDir(projectDir, id)}/manifest.json`));
+    return out.code === 0 ? JSON.parse(out.stdout) : undefined;
+}
+/** Checks each archive against its recorded sha256, then restores it into its volume. */
+async function restoreVolumes(remote, options, log) {
+    const dir = backupDir(options.projectDir, options.id);
+    for (const b of options.backups) {
+        const sum = (await remote.run(command_cmd("sha256sum", "--", `${dir}/${b.file}`))).stdout.split(/\s+/)[0];
+        if (sum !== b.sha256) {
+            throw new BackupError(`The archive of ${b.dockerVolume} in ${dir} does not match its recorded sha256; not restoring it`, "The backup was changed or damaged on the host. Restore by hand from another backup.");
+        }
+    }
+    for (const b of options.backups) {
+        await remote.run(restoreCommand(options.image, b.dockerVolume, dir, b.file));
+        log.info(`${b.dockerVolume} restored from ${options.id}/${b.file} (${b.entries} entries)`);
+    }
+}
 
 ;// CONCATENATED MODULE: ./.tools/build/packages/compose/src/errors.js
 
 /** Compose could not be used on a host: not installed, a file or name it refuses, bad output. */
-class errors_ComposeError extends src/* ActionError */.lZ {
+class ComposeError extends src/* ActionError */.lZ {
     constructor(message, options = {}) {
         super(message, options);
         this.name = "ComposeError";
@@ -56729,7 +56758,7 @@ const HINTS = {
  * A watched service failed: it exited, crash-looped, turned unhealthy, lost its container, or
  * was still starting at the timeout. The message ends with the container's last log lines.
  */
-class errors_UnhealthyError extends errors_ComposeError {
+class errors_UnhealthyError extends ComposeError {
     service;
     reason;
     /** Name of the container judged, when there is one. */
@@ -56758,7 +56787,7 @@ const commands_PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 const SERVICE_NAME = /^[a-zA-Z0-9._][a-zA-Z0-9._-]*$/;
 function checkProjectName(name) {
     if (!commands_PROJECT_NAME.test(name)) {
-        throw new errors_ComposeError(`Invalid Compose project name ${JSON.stringify(name)}`, {
+        throw new ComposeError(`Invalid Compose project name ${JSON.stringify(name)}`, {
             hint: "Use lowercase letters, digits, '-' and '_', starting with a letter or digit.",
         });
     }
@@ -56766,7 +56795,7 @@ function checkProjectName(name) {
 }
 function checkServiceName(name) {
     if (!SERVICE_NAME.test(name)) {
-        throw new errors_ComposeError(`Invalid Compose service name ${JSON.stringify(name)}`, {
+        throw new ComposeError(`Invalid Compose service name ${JSON.stringify(name)}`, {
             hint: "Service names are letters, digits, '.', '_' and '-', not starting with '-'.",
         });
     }
@@ -56775,7 +56804,7 @@ function checkServiceName(name) {
 function checkFile(file) {
     // "-" means stdin to Compose, and "-x" could be taken for a flag.
     if (file === "" || file.startsWith("-")) {
-        throw new errors_ComposeError(`Invalid Compose file path ${JSON.stringify(file)}`, {
+        throw new ComposeError(`Invalid Compose file path ${JSON.stringify(file)}`, {
             hint: "Give compose files as paths relative to the project directory, such as compose.yaml.",
         });
     }
@@ -56790,11 +56819,11 @@ function seconds(value) {
 /** `cd DIR && [ENV...] docker compose -p NAME -f F1 -f F2 ARGS...` */
 function compose(p, ...args) {
     if (p.files.length === 0) {
-        throw new errors_ComposeError(`Compose project ${p.name} has no files`);
+        throw new ComposeError(`Compose project ${p.name} has no files`);
     }
     const [program, ...rest] = p.tool.argv;
     if (program === undefined)
-        throw new errors_ComposeError("The Compose tool has an empty command");
+        throw new ComposeError("The Compose tool has an empty command");
     const argv = [
         ...rest,
         "-p",
@@ -56845,13 +56874,13 @@ const HEALTH = new Set(["starting", "healthy", "unhealthy"]);
 const ZERO_TIME = "0001-01-01T00:00:00Z";
 function object(value, what) {
     if (typeof value !== "object" || value === null || Array.isArray(value)) {
-        throw new errors_ComposeError(`Unexpected docker inspect output: ${what} is not an object`);
+        throw new ComposeError(`Unexpected docker inspect output: ${what} is not an object`);
     }
     return value;
 }
 function containers_text(value, what) {
     if (typeof value !== "string") {
-        throw new errors_ComposeError(`Unexpected docker inspect output: ${what} is not a string`);
+        throw new ComposeError(`Unexpected docker inspect output: ${what} is not a string`);
     }
     return value;
 }
@@ -56861,10 +56890,10 @@ function array(stdout, what) {
         parsed = JSON.parse(stdout);
     }
     catch (error) {
-        throw new errors_ComposeError(`${what} did not print JSON`, { cause: error });
+        throw new ComposeError(`${what} did not print JSON`, { cause: error });
     }
     if (!Array.isArray(parsed))
-        throw new errors_ComposeError(`${what} did not print a JSON array`);
+        throw new ComposeError(`${what} did not print a JSON array`);
     return parsed;
 }
 function parseContainer(raw) {
@@ -56875,7 +56904,7 @@ function parseContainer(raw) {
     const labels = (config.Labels ?? {});
     const status = containers_text(state.Status, `State.Status of ${id}`);
     if (!STATUSES.has(status)) {
-        throw new errors_ComposeError(`Container ${id} has an unknown state ${JSON.stringify(status)}`);
+        throw new ComposeError(`Container ${id} has an unknown state ${JSON.stringify(status)}`);
     }
     const healthStatus = state.Health?.Status;
     const finished = typeof state.FinishedAt === "string" ? state.FinishedAt : ZERO_TIME;
@@ -57001,7 +57030,14 @@ function digestFor(imageRef, repoDigests) {
  * (scale), the most recently started one speaks for it.
  */
 async function containers_captureRunning(remote, projectName) {
-    const running = (await listProjectContainers(remote, projectName)).filter((c) => c.state === "running");
+    return containers_describeRunning(remote, await listProjectContainers(remote, projectName));
+}
+/**
+ * What runs, per service, from containers already inspected (a watch's last look): only the
+ * images are inspected, for their digests.
+ */
+async function containers_describeRunning(remote, containers) {
+    const running = containers.filter((c) => c.state === "running");
     const newest = new Map();
     for (const c of running) {
         const seen = newest.get(c.service);
@@ -57069,7 +57105,7 @@ async function detect_detectCompose(remote, options = {}) {
         .map((c) => `\`${c.argv.join(" ")}\``)
         .join(" and ");
     const output = `${result.stderr}${result.stdout}`.trim();
-    throw new errors_ComposeError(`No Docker Compose found on the host (tried ${tried})${output ? `: ${output}` : ""}`, {
+    throw new ComposeError(`No Docker Compose found on the host (tried ${tried})${output ? `: ${output}` : ""}`, {
         hint: options.strict && options.prefer === "v1"
             ? "Install docker-compose on the host, or drop the v1 preference to use `docker compose`."
             : "Install the Compose plugin on the host (Debian/Ubuntu: `apt-get install docker-compose-plugin` from Docker's repository, or `docker-compose-v2`), then check with `docker compose version`.",
@@ -57088,7 +57124,7 @@ const DIGEST_REFERENCE = /^[A-Za-z0-9][A-Za-z0-9._:/-]*@sha256:[0-9a-f]{64}$/;
  */
 function pinnedOverride(pins) {
     if (pins.length === 0)
-        throw new errors_ComposeError("No services to pin");
+        throw new ComposeError("No services to pin");
     const seen = new Set();
     const lines = [
         "# Written by smoker: each service pinned to the image digest of a release.",
@@ -57097,10 +57133,10 @@ function pinnedOverride(pins) {
     for (const { service, digest } of pins) {
         checkServiceName(service);
         if (seen.has(service))
-            throw new errors_ComposeError(`Service ${service} is pinned twice`);
+            throw new ComposeError(`Service ${service} is pinned twice`);
         seen.add(service);
         if (!DIGEST_REFERENCE.test(digest)) {
-            throw new errors_ComposeError(`Cannot pin ${service} to ${JSON.stringify(digest)}: not an image digest reference`, {
+            throw new ComposeError(`Cannot pin ${service} to ${JSON.stringify(digest)}: not an image digest reference`, {
                 hint: "A pin is repository@sha256:<64 hex digits>, as `docker image inspect` lists in RepoDigests.",
             });
         }
@@ -57301,6 +57337,7 @@ async function watch_watchProject(remote, projectName, options) {
                     msToHealthy: Math.round((readyAt.get(c.id) ?? snapshot.at) - start),
                 })),
                 ms: Math.round(clock.now() - start),
+                containers,
             };
         }
         if (verdict !== "wait") {
@@ -57428,13 +57465,18 @@ class DeployLock {
     get released() {
         return this.#released;
     }
-    /** Removes the lock if this deploy still holds it. Safe to call twice. */
-    async release() {
+    /**
+     * Removes the lock if this deploy still holds it. Safe to call twice. `first` runs in the
+     * same round trip just before (the audit line, written while the lock is still held).
+     */
+    async release(first) {
         if (this.#released)
             return;
         this.#released = true;
-        await this.remote.tryRun(releaseCommand(this.projectDir, this.holder.token), {
+        const release = releaseCommand(this.projectDir, this.holder.token);
+        await this.remote.tryRun(first ? command_seq(first.script, release) : release, {
             timeoutMs: 5_000,
+            ...(first ? { stdin: first.stdin } : {}),
         });
     }
 }
@@ -57449,6 +57491,7 @@ async function lock_acquireLock(remote, options) {
     let interval = options.pollMs ?? 1_000;
     let lastReport = 0;
     let forced = false;
+    let vanished = 0;
     for (;;) {
         const holder = {
             ...options.holder,
@@ -57465,7 +57508,9 @@ async function lock_acquireLock(remote, options) {
         }
         const state = parseLockState((await remote.tryRun(inspectCommand(options.projectDir))).stdout);
         if (!state.held) {
-            // mkdir failed and there is no lock: the project directory itself cannot be made.
+            // The holder released it between our mkdir and this look: simply try again.
+            if (/exists/i.test(took.stderr) && vanished++ < 20)
+                continue;
             throw new LockError(`Could not create the deploy lock in ${options.projectDir}: ${took.stderr.trim()}`, "Check that project-dir is a directory the SSH user can write to.", undefined);
         }
         const who = describeHolder(state.holder);
@@ -57561,16 +57606,35 @@ async function deploy(remote, plan, report) {
     const paths = smokerPaths(plan.projectDir);
     const id = newDeploymentId(plan.version);
     const staging = paths.files(id);
-    const tool = await report.phase("Detect Compose", () => detectCompose(remote, plan.prefer ? { prefer: plan.prefer } : {}));
+    // Independent, so concurrent over the one connection (SSH multiplexes channels).
+    // Independent, so concurrent over the one connection (SSH multiplexes channels). The staging
+    // folder is this release's own (a new id), so making it needs no lock.
+    const [tool, lock] = await report.phase("Detect Compose and take the deploy lock", async () => {
+        const [detected, made, locked] = await Promise.allSettled([
+            detectCompose(remote, plan.prefer ? { prefer: plan.prefer } : {}),
+            remote.run(cmd("mkdir", "-p", "--", staging)),
+            acquireLock(remote, {
+                projectDir: plan.projectDir,
+                holder: { ...plan.by, version: plan.version },
+                waitMs: plan.lockTimeoutMs,
+                staleAfterMs: longestDeployMs(plan),
+                forceUnlock: plan.forceUnlock,
+                log: report,
+            }),
+        ]);
+        if (detected.status === "fulfilled" &&
+            made.status === "fulfilled" &&
+            locked.status === "fulfilled") {
+            return [detected.value, locked.value];
+        }
+        // One failed: undo what the others did before failing.
+        if (locked.status === "fulfilled")
+            await locked.value.release().catch(() => undefined);
+        await remote.tryRun(cmd("rm", "-rf", "--", staging)).catch(() => undefined);
+        const failed = [detected, made, locked].find((r) => r.status === "rejected");
+        throw failed.reason;
+    });
     report.info(`Compose ${tool.kind} ${tool.version} on ${remote.where}`);
-    const lock = await report.phase("Take the deploy lock", () => acquireLock(remote, {
-        projectDir: plan.projectDir,
-        holder: { ...plan.by, version: plan.version },
-        waitMs: plan.lockTimeoutMs,
-        staleAfterMs: longestDeployMs(plan),
-        forceUnlock: plan.forceUnlock,
-        log: report,
-    }));
     let previous;
     let outcome = "failure";
     let detail;
@@ -57603,17 +57667,16 @@ async function deploy(remote, plan, report) {
     let installed = false;
     try {
         await report.phase("Upload and validate", async () => {
-            await remote.run(cmd("mkdir", "-p", "--", staging));
-            for (const f of plan.files)
-                await remote.writeFile(`${staging}/${f.name}`, f.content, 0o644);
-            if (plan.env) {
-                await remote.writeFile(`${staging}/.env`, envFile(plan.env), 0o600);
-            }
-            else {
-                // The .env in effect belongs to the release too, so a rollback restores it.
-                await remote.tryRun(cmd("cp", "-p", "--", `${plan.projectDir}/.env`, `${staging}/.env`));
-            }
-            const out = await remote.tryRun(configServices(staged));
+            await Promise.all([
+                ...plan.files.map((f) => remote.writeFile(`${staging}/${f.name}`, f.content, 0o644)),
+                ...(plan.env ? [remote.writeFile(`${staging}/.env`, envFile(plan.env), 0o600)] : []),
+            ]);
+            // Without an env input the .env in effect belongs to the release too (a rollback restores
+            // it): copied in the same round trip as the check, which reads it.
+            const keepEnv = seq(redirect(cmd("cp", "-p", "--", `${plan.projectDir}/.env`, `${staging}/.env`), {
+                stderr: "/dev/null",
+            }), cmd("true"));
+            const out = await remote.tryRun(plan.env ? configServices(staged) : and(keepEnv, configServices(staged)));
             if (out.code !== 0) {
                 throw new DeployError(`The compose files are not valid: ${describeComposeError(out.stderr, staging)}`, "Run `docker compose config` on these files locally to see the problem.", undefined);
             }
@@ -57623,7 +57686,8 @@ async function deploy(remote, plan, report) {
                 throw new DeployError(`services lists ${unknown.join(", ")}, not in the compose files (${known.join(", ")})`, undefined, undefined);
             }
         });
-        previous = await report.phase("Record the running release", () => recordRunning(remote, plan, tool));
+        const recorded = await report.phase("Record the running release", () => recordRunning(remote, plan, tool));
+        previous = recorded.previous;
         report.info(previous ? `Replacing release ${previous.id}` : "No release is running yet");
         if (plan.preDeploy) {
             await report.phase("Pre-deploy command", async () => {
@@ -57654,18 +57718,24 @@ async function deploy(remote, plan, report) {
             });
         }
         await report.phase("Start the new release", async () => {
-            await remote.run(installCommand(staging, plan.projectDir, plan.files.map((f) => f.name)));
+            // From here on the project directory may have changed, so a failure rolls back.
             installed = true;
-            await remote.run(up(live, { services: plan.services, removeOrphans: !plan.services }));
+            const files = plan.files.map((f) => f.name);
+            await remote.run(and(installCommand(staging, plan.projectDir, files), up(live, { services: plan.services, removeOrphans: !plan.services })));
         });
         const watched = await report.phase("Wait until healthy", () => watchProject(remote, plan.projectName, {
             ...(plan.services ? { services: plan.services } : {}),
             timeoutMs: plan.waitTimeoutMs,
+            // A deploy is watched closely: an inspect costs little, a late "healthy" costs the user.
+            maxPollMs: 250,
         }));
-        const running = await captureRunning(remote, plan.projectName);
-        await writeRelease(remote, plan.projectDir, releaseRecord(id, plan, tool, running, "shipped"));
+        const running = await describeRunning(remote, watched.containers);
+        const shipped = releaseRecord(id, plan, tool, running, "shipped");
+        await Promise.all([
+            writeRelease(remote, plan.projectDir, shipped),
+            pruneReleases(remote, plan, [...recorded.records, shipped], [id, ...(previous ? [previous.id] : [])], report),
+        ]);
         outcome = "success";
-        await finish(remote, plan, id, previous, report);
         return {
             deploymentId: id,
             previousDeploymentId: previous?.id,
@@ -57708,10 +57778,11 @@ async function deploy(remote, plan, report) {
     }
     finally {
         stopSignals();
-        await appendAudit(remote, plan.projectDir, audit(outcome, outcome === "success" ? undefined : detail)).catch((e) => report.warn(`Could not write the audit log: ${e.message}`));
+        // The audit line and the lock's release in one round trip, the line written first.
+        const entry = audit(outcome, outcome === "success" ? undefined : detail);
         await lock
-            .release()
-            .catch((e) => report.warn(`Could not release the deploy lock: ${e.message}`));
+            .release({ script: auditCommand(plan.projectDir), stdin: `${JSON.stringify(entry)}\n` })
+            .catch((e) => report.warn(`Could not write the audit log and release the lock: ${e.message}`));
     }
 }
 /** Brings a recorded release back: its own files, every service pinned to its digest. */
@@ -57746,15 +57817,17 @@ async function restoreRelease(remote, plan, tool, release) {
  * project's current files copied beside it.
  */
 async function recordRunning(remote, plan, tool) {
-    const running = await captureRunning(remote, plan.projectName);
+    const [running, records] = await Promise.all([
+        captureRunning(remote, plan.projectName),
+        listReleases(remote, plan.projectDir),
+    ]);
     if (running.length === 0)
-        return undefined;
-    const records = await listReleases(remote, plan.projectDir);
+        return { previous: undefined, records };
     const latest = previousRelease(records);
     const same = latest &&
         running.every((r) => latest.services.some((s) => s.service === r.service && s.imageId === r.imageId));
     if (same)
-        return latest;
+        return { previous: latest, records };
     const files = (await remote.tryRun(inDir(plan.projectDir, cmd("ls", "-1A")))).stdout
         .split("\n")
         .filter((f) => /\.(ya?ml)$/.test(f));
@@ -57766,7 +57839,7 @@ async function recordRunning(remote, plan, tool) {
         .run(seq(...[...adopted.files, ".env"].map((f) => cmd("cp", "-p", "--", `${plan.projectDir}/${f}`, `${folder}/${f}`))))
         .catch(() => undefined);
     await writeRelease(remote, plan.projectDir, adopted);
-    return adopted;
+    return { previous: adopted, records: [...records, adopted] };
 }
 /** Copies a release's files into the project directory (compose files, and .env when it has one). */
 function installCommand(from, projectDir, files) {
@@ -57776,16 +57849,13 @@ function installCommand(from, projectDir, files) {
         stderr: "/dev/null",
     }), command_cmd("true")));
 }
-async function finish(remote, plan, id, previous, report) {
-    const records = await listReleases(remote, plan.projectDir);
-    const prune = releasesToPrune(records, plan.keepReleases, [
-        id,
-        ...(previous ? [previous.id] : []),
-    ]);
-    if (prune.length > 0) {
-        await remote.run(pruneCommand(plan.projectDir, prune.map((r) => r.id)));
-        report.info(`Pruned ${prune.length} old release record(s); keeping ${plan.keepReleases}`);
-    }
+/** Deletes the oldest records (and their files) beyond keep-releases; never `protect`. */
+async function pruneReleases(remote, plan, records, protect, report) {
+    const prune = releasesToPrune(records, plan.keepReleases, protect);
+    if (prune.length === 0)
+        return;
+    await remote.run(pruneCommand(plan.projectDir, prune.map((r) => r.id)));
+    report.info(`Pruned ${prune.length} old release record(s); keeping ${plan.keepReleases}`);
 }
 function releaseRecord(id, plan, tool, running, status) {
     return {
@@ -57864,6 +57934,7 @@ function rules_projectDirProblem(dir) {
 
 /** deploy-compose's inputs (the CLI's `smoker deploy` flags have the same names). */
 const VOLUME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+const IMAGE_REF = /^[A-Za-z0-9][A-Za-z0-9._/:@-]{0,254}$/;
 const deployInputSpec = {
     ...connectionInputs,
     "compose-files": src/* input */.hF.list({ default: ["docker-compose.yml"] }),
@@ -57968,6 +58039,8 @@ const rollbackInputSpec = {
     "lock-timeout": src/* input */.hF.duration({ default: "5m", min: "0s", max: "6h" }),
     "force-unlock": src/* input */.hF.boolean({ default: false }),
     compose: src/* input */.hF.enum(["auto", "v2", "v1"], { default: "auto" }),
+    "restore-volumes": src/* input */.hF.boolean({ default: false }),
+    "backup-image": src/* input */.hF.string({ default: "busybox:1.36", pattern: IMAGE_REF }),
 };
 /** Every input read and checked before anything connects. */
 function readRollbackInputs(source, log, options = {}) {
@@ -57991,10 +58064,13 @@ function readRollbackInputs(source, log, options = {}) {
         lockTimeoutMs: i["lock-timeout"],
         forceUnlock: i["force-unlock"],
         compose: i.compose,
+        restoreVolumes: i["restore-volumes"],
+        backupImage: i["backup-image"],
     };
 }
 
 ;// CONCATENATED MODULE: ./.tools/build/packages/deploy/src/rollback.js
+
 
 
 
@@ -58031,6 +58107,31 @@ function chooseTarget(records, runningImageIds, to) {
     }
     return { target, current };
 }
+/**
+ * Puts back the volumes as they were when `target` was replaced: the current data is archived
+ * first (so the restore can itself be undone), the stack is stopped so nothing writes, then
+ * each archive is checked against its sha256 and unpacked.
+ */
+async function putBackVolumes(remote, plan, tool, target, report) {
+    const image = plan.backupImage ?? "busybox:1.36";
+    const source = backupOfRelease(await readAudit(remote, plan.projectDir), target.id);
+    const backups = source ? await readManifest(remote, plan.projectDir, source) : undefined;
+    if (!source || !backups?.length) {
+        throw new RollbackError(`No volume backups belong to ${target.id}: none were taken when it was replaced`, "Volumes are archived only by deploys with backup-volumes. Roll back without restore-volumes, or restore by hand.");
+    }
+    const safety = releases_newDeploymentId("pre-rollback");
+    await backups_backupVolumes(remote, {
+        projectDir: plan.projectDir,
+        projectName: plan.projectName,
+        image,
+        id: safety,
+        volumes: backups.map((b) => b.volume),
+    }, report);
+    report.info(`Current volume data archived as ${safety} (to undo this restore)`);
+    const project = { tool, dir: plan.projectDir, name: plan.projectName, files: target.files };
+    await remote.run(stop(project));
+    await restoreVolumes(remote, { projectDir: plan.projectDir, image, id: source, backups }, report);
+}
 /** Brings back a recorded release, under the deploy lock, with its files and digests. */
 async function rollback(remote, plan, report) {
     const started = Date.now();
@@ -58055,6 +58156,9 @@ async function rollback(remote, plan, report) {
         });
         const { target, current } = chosen;
         report.info(`Rolling back ${current ? `from ${current.id} ` : ""}to ${target.id} (version ${target.version})`);
+        if (plan.restoreVolumes) {
+            await report.phase("Restore volumes", () => putBackVolumes(remote, plan, tool, target, report));
+        }
         const services = await report.phase(`Restore ${target.id}`, () => restoreRelease(remote, plan, tool, target));
         if (current && current.id !== target.id) {
             await releases_writeRelease(remote, plan.projectDir, { ...current, status: "rolled-back" });
@@ -58112,12 +58216,7 @@ async function main() {
     const remote = await (0,src/* phase */.Oi)(`Connect to ${inputs.connection.host}`, () => connect(inputs.connection));
     try {
         const result = await rollback(remote, {
-            projectDir: inputs.projectDir,
-            projectName: inputs.projectName,
-            to: inputs.to,
-            waitTimeoutMs: inputs.waitTimeoutMs,
-            lockTimeoutMs: inputs.lockTimeoutMs,
-            forceUnlock: inputs.forceUnlock,
+            ...inputs,
             by: (0,src/* runIdentity */.yK)(),
             ...(inputs.compose === "auto" ? {} : { prefer: inputs.compose }),
         }, reporter);
