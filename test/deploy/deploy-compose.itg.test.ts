@@ -17,6 +17,7 @@ import {
   httpText,
   image,
   outputsOf,
+  removeProject,
   retag,
   runAction,
   workspace,
@@ -93,17 +94,7 @@ describe.each([
     await retag(remote, "backend", "1.0.0", tag);
   });
   afterAll(async () => {
-    await remote.tryRun(
-      cmd(
-        "docker",
-        "rm",
-        "-f",
-        ...Object.values(await containers(remote, project)).map((c) => c.id),
-        "true",
-      ),
-    );
-    await remote.tryRun(cmd("docker", "volume", "rm", "-f", `${project}_data`));
-    await remote.tryRun(cmd("rm", "-rf", `/opt/${project}`));
+    await removeProject(remote, project);
     remote.close();
   });
 

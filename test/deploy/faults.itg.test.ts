@@ -5,10 +5,10 @@ import { labCommand } from "../lab/lab.js";
 import { host, options } from "../remote/support.js";
 import {
   connectionInputs,
-  containers,
   httpText,
   image,
   outputsOf,
+  removeProject,
   runAction,
   workspace,
 } from "./support.js";
@@ -74,9 +74,7 @@ describe("deploy-compose under faults", () => {
   });
   afterAll(async () => {
     remote = await connect(options(h));
-    const ids = Object.values(await containers(remote, project)).map((c) => c.id);
-    if (ids.length) await remote.tryRun(cmd("docker", "rm", "-f", ...ids));
-    await remote.tryRun(cmd("rm", "-rf", `/opt/${project}`));
+    await removeProject(remote, project);
     remote.close();
   });
 

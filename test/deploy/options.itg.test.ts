@@ -7,6 +7,7 @@ import {
   httpText,
   image,
   outputsOf,
+  removeProject,
   runAction,
   workspace,
 } from "./support.js";
@@ -46,9 +47,7 @@ describe("deploy-compose options", () => {
     expect(first.exitCode, first.log).toBe(0);
   });
   afterAll(async () => {
-    const ids = Object.values(await containers(remote, project)).map((c) => c.id);
-    if (ids.length) await remote.tryRun(cmd("docker", "rm", "-f", ...ids));
-    await remote.tryRun(cmd("rm", "-rf", `/opt/${project}`));
+    await removeProject(remote, project);
     remote.close();
   });
 

@@ -7,6 +7,7 @@ import {
   httpText,
   image,
   outputsOf,
+  removeProject,
   runAction,
   workspace,
 } from "./support.js";
@@ -60,10 +61,7 @@ describe("rollback with restore-volumes", () => {
     remote = await connect(options(h));
   });
   afterAll(async () => {
-    const ids = Object.values(await containers(remote, project)).map((c) => c.id);
-    if (ids.length) await remote.tryRun(cmd("docker", "rm", "-f", ...ids));
-    await remote.tryRun(cmd("docker", "volume", "rm", "-f", volume));
-    await remote.tryRun(cmd("rm", "-rf", `/opt/${project}`));
+    await removeProject(remote, project);
     remote.close();
   });
 

@@ -3,10 +3,10 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { acceptedLogins, host, lab, options } from "../remote/support.js";
 import {
   connectionInputs,
-  containers,
   httpText,
   image,
   outputsOf,
+  removeProject,
   runAction,
   workspace,
 } from "./support.js";
@@ -54,9 +54,7 @@ describe("the rollback action on a host deployed by deploy-compose", () => {
     expect(await httpText(`http://${h.ip}:${port}/version`)).toBe("2.0.0");
   });
   afterAll(async () => {
-    const running = Object.values(await containers(remote, project)).map((c) => c.id);
-    if (running.length) await remote.tryRun(cmd("docker", "rm", "-f", ...running));
-    await remote.tryRun(cmd("rm", "-rf", `/opt/${project}`));
+    await removeProject(remote, project);
     remote.close();
   });
 

@@ -102,3 +102,21 @@ export function outputsOf(
   const images: Images = result.outputs.images ? JSON.parse(result.outputs.images) : {};
   return Object.assign({}, result.outputs, { images });
 }
+
+/** Removes everything a test project left on a host: containers, volumes, networks, /opt dir. */
+export async function removeProject(remote: Remote, project: string): Promise<void> {
+  const label = `label=com.docker.compose.project=${project}`;
+  for (const [kind, list] of [
+    ["container", ["docker", "ps", "-aq", "--filter", label]],
+    ["volume", ["docker", "volume", "ls", "-q", "--filter", label]],
+    ["network", ["docker", "network", "ls", "-q", "--filter", label]],
+  ] as const) {
+    const [program, ...args] = list;
+    const ids = (await remote.tryRun(cmd(program, ...args))).stdout.split("\n").filter(Boolean);
+    if (ids.length > 0)
+      await remote.tryRun(
+        cmd("docker", kind, "rm", ...(kind === "container" ? ["-f"] : []), ...ids),
+      );
+  }
+  await remote.tryRun(cmd("rm", "-rf", `/opt/${project}`));
+}

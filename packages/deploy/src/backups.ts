@@ -24,23 +24,29 @@ export function dockerVolumeName(projectName: string, volume: string): string {
   return `${projectName}_${volume}`;
 }
 
-export function archiveCommand(
-  image: string,
-  dockerVolume: string,
-  dir: string,
-  file: string,
-): Script {
+/** A throwaway container of `image`, without network, with `volumes` mounted, running `argv`. */
+function throwaway(image: string, volumes: string[], ...argv: string[]): Script {
   return cmd(
     "docker",
     "run",
     "--rm",
     "--network",
     "none",
-    "-v",
-    `${dockerVolume}:/volume:ro`,
-    "-v",
-    `${dir}:/backup`,
+    ...volumes.flatMap((v) => ["-v", v]),
     image,
+    ...argv,
+  );
+}
+
+export function archiveCommand(
+  image: string,
+  dockerVolume: string,
+  dir: string,
+  file: string,
+): Script {
+  return throwaway(
+    image,
+    [`${dockerVolume}:/volume:ro`, `${dir}:/backup`],
     "tar",
     "-czf",
     `/backup/${file}`,
@@ -204,17 +210,9 @@ export function restoreCommand(
   dir: string,
   file: string,
 ): Script {
-  return cmd(
-    "docker",
-    "run",
-    "--rm",
-    "--network",
-    "none",
-    "-v",
-    `${dockerVolume}:/volume`,
-    "-v",
-    `${dir}:/backup:ro`,
+  return throwaway(
     image,
+    [`${dockerVolume}:/volume`, `${dir}:/backup:ro`],
     "sh",
     "-c",
     'cd /volume && rm -rf -- * .[!.]* ..?* && tar -xzf "$1" -C /volume',

@@ -7,6 +7,7 @@ import {
   connectOptionsFrom,
   type RemoteLog,
 } from "@smoker/remote";
+import type { DeployPlan } from "./deploy.js";
 import { isDeploymentId } from "./releases.js";
 import {
   PROJECT_DIR_RULE as PROJECT_DIR,
@@ -43,26 +44,13 @@ export const deployInputSpec = {
   compose: input.enum(["auto", "v2", "v1"] as const, { default: "auto" }),
 } as const;
 
-export interface DeployInputs {
+/** The plan a deploy runs, as the inputs give it: the files still on the runner's disk. */
+export type DeployInputs = Omit<DeployPlan, "files" | "by" | "prefer"> & {
   connection: ConnectOptions;
   /** Local paths (absolute) and the names they get in the project directory, in -f order. */
   composeFiles: { local: string; name: string }[];
-  projectDir: string;
-  projectName: string;
-  version: string;
-  env: Map<string, string> | undefined;
-  services: string[] | undefined;
-  pull: boolean;
-  preDeploy: string | undefined;
-  backupVolumes: string[];
-  backupImage: string;
-  waitTimeoutMs: number;
-  rollbackOnFailure: boolean;
-  lockTimeoutMs: number;
-  forceUnlock: boolean;
-  keepReleases: number;
   compose: "auto" | "v2" | "v1";
-}
+};
 
 /** Compose's own rule for project names, applied to a folder name. */
 export function sanitizeProjectName(folder: string): string {
