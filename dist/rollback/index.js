@@ -56601,8 +56601,12 @@ function backupDir(projectDir, id) {
 function dockerVolumeName(projectName, volume) {
     return `${projectName}_${volume}`;
 }
+/** A throwaway container of `image`, without network, with `volumes` mounted, running `argv`. */
+function throwaway(image, volumes, ...argv) {
+    return command_cmd("docker", "run", "--rm", "--network", "none", ...volumes.flatMap((v) => ["-v", v]), image, ...argv);
+}
 function archiveCommand(image, dockerVolume, dir, file) {
-    return command_cmd("docker", "run", "--rm", "--network", "none", "-v", `${dockerVolume}:/volume:ro`, "-v", `${dir}:/backup`, image, "tar", "-czf", `/backup/${file}`, "-C", "/volume", ".");
+    return throwaway(image, [`${dockerVolume}:/volume:ro`, `${dir}:/backup`], "tar", "-czf", `/backup/${file}`, "-C", "/volume", ".");
 }
 /** Lists the archive into `<file>.list` (fails if it does not read), then counts, hashes, sizes. */
 function verifyCommand(path) {
@@ -56713,7 +56717,7 @@ async function backups_pruneBackups(remote, projectDir, log) {
  * constant; the archive's path reaches it as an argument, never as shell text.
  */
 function restoreCommand(image, dockerVolume, dir, file) {
-    return command_cmd("docker", "run", "--rm", "--network", "none", "-v", `${dockerVolume}:/volume`, "-v", `${dir}:/backup:ro`, image, "sh", "-c", 'cd /volume && rm -rf -- * .[!.]* ..?* && tar -xzf "$1" -C /volume', "restore", `/backup/${file}`);
+    return throwaway(image, [`${dockerVolume}:/volume`, `${dir}:/backup:ro`], "sh", "-c", 'cd /volume && rm -rf -- * .[!.]* ..?* && tar -xzf "$1" -C /volume', "restore", `/backup/${file}`);
 }
 /** The volume backups a release's data lives in: those taken when the next deploy replaced it. */
 function backupOfRelease(audit, releaseId) {

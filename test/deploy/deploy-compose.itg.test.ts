@@ -223,8 +223,7 @@ describe("deploy-compose against an unreachable registry", () => {
         expect(await containers(r, project)).toEqual(before);
       } finally {
         labCommand(["registry-start"]);
-        await r.tryRun(cmd("docker", "rm", "-f", ...Object.values(before).map((c) => c.id)));
-        await r.tryRun(cmd("rm", "-rf", `/opt/${project}`));
+        await removeProject(r, project);
       }
     });
   });

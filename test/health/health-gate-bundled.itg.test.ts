@@ -1,7 +1,7 @@
 import { detectCompose, up } from "@smoker/compose";
 import { cmd, connect, type Remote } from "@smoker/remote";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { connectionInputs, containers, image, runAction } from "../deploy/support.js";
+import { connectionInputs, image, removeProject, runAction } from "../deploy/support.js";
 import { host, options } from "../remote/support.js";
 
 // The bundled action under node 24, as a runner runs it, watching a real stack's containers.
@@ -26,9 +26,7 @@ describe("health-gate, bundled, with the stack's containers watched", () => {
     remote = await connect(options(h));
   });
   afterAll(async () => {
-    const ids = Object.values(await containers(remote, project)).map((c) => c.id);
-    if (ids.length) await remote.tryRun(cmd("docker", "rm", "-f", ...ids));
-    await remote.tryRun(cmd("rm", "-rf", dir));
+    await removeProject(remote, project);
     remote.close();
   });
 
