@@ -88,3 +88,38 @@ describe("commands", () => {
     expect(run.err.join("")).toContain("unknown command");
   });
 });
+
+describe("smoker health", () => {
+  test("durations are parsed like the action's inputs, and bad ones are named", async () => {
+    const server = await import("node:http").then(({ createServer }) =>
+      createServer((_, res) => res.end("ok")).listen(0, "127.0.0.1"),
+    );
+    await new Promise((r) => server.once("listening", r));
+    const { port } = server.address() as { port: number };
+    try {
+      const ok = io();
+      expect(
+        await main(
+          [
+            "health",
+            "--urls",
+            `http://127.0.0.1:${port}/health`,
+            "--timeout",
+            "1m",
+            "--success-threshold",
+            "1",
+          ],
+          ok.io,
+        ),
+      ).toBe(0);
+      expect(ok.out.join("")).toContain("healthy");
+      const bad = io();
+      expect(
+        await main(["health", "--urls", `http://127.0.0.1:${port}/`, "--timeout", "soon"], bad.io),
+      ).toBe(1);
+      expect(bad.err.join("")).toContain('Input "timeout"');
+    } finally {
+      server.close();
+    }
+  });
+});

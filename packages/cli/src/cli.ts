@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { InputError, type InputSource, runIdentity } from "@smoker/action-kit";
+import { getInputs, InputError, type InputSource, input, runIdentity } from "@smoker/action-kit";
 import { captureRunning } from "@smoker/compose";
 import {
   DeployError,
@@ -16,6 +16,13 @@ import {
 import { checksFromUrls, waitUntilHealthy } from "@smoker/health";
 import { connect, connectOptionsFrom, getConnectionInputs, type Remote } from "@smoker/remote";
 import { type Output, terminalReporter } from "./reporter.js";
+
+/** `smoker health` takes the health-gate inputs it needs, parsed the same way. */
+const healthSpec = {
+  urls: input.list({ required: true, separator: "comma-or-newline" }),
+  timeout: input.duration({ default: "120s", min: "1s", max: "6h" }),
+  "success-threshold": input.integer({ default: 2, min: 1, max: 100 }),
+} as const;
 
 const USAGE = `smoker COMMAND [--flag value ...]
 
@@ -97,17 +104,11 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         return 0;
       }
       case "health": {
-        const urls = (flags.urls ?? "")
-          .split(/[\n,]/)
-          .map((u) => u.trim())
-          .filter(Boolean);
-        if (urls.length === 0) throw new InputError("urls", "is required (one or more URLs)");
-        const checks = checksFromUrls(urls);
-        const timeoutMs = Number(flags.timeout?.replace(/s$/, "") ?? 120) * 1_000;
+        const i = getInputs(healthSpec, source, { mask: false });
         const result = await report.phase("Check health", () =>
-          waitUntilHealthy(checks, {
-            timeoutMs,
-            successThreshold: Number(flags["success-threshold"] ?? 2),
+          waitUntilHealthy(checksFromUrls(i.urls), {
+            timeoutMs: i.timeout,
+            successThreshold: i["success-threshold"],
           }),
         );
         for (const c of result.checks) {
