@@ -106121,8 +106121,7 @@ async function deploy_restoreRelease(remote, plan, tool, release) {
     };
     await remote.run(up(project, { removeOrphans: true }));
     const watched = await watchProject(remote, plan.projectName, { timeoutMs: plan.waitTimeoutMs });
-    const running = await captureRunning(remote, plan.projectName);
-    return outcomes(running, watched.services);
+    return outcomes(await describeRunning(remote, watched.containers), watched.services);
 }
 /**
  * The release being replaced: the newest shipped record when what runs matches it, otherwise
@@ -106463,8 +106462,10 @@ async function rollback(remote, plan, report) {
     let detail;
     try {
         chosen = await report.phase("Choose the release", async () => {
-            const running = await captureRunning(remote, plan.projectName);
-            const records = await listReleases(remote, plan.projectDir);
+            const [running, records] = await Promise.all([
+                captureRunning(remote, plan.projectName),
+                listReleases(remote, plan.projectDir),
+            ]);
             return chooseTarget(records, new Map(running.map((r) => [r.service, r.imageId])), plan.to);
         });
         const { target, current } = chosen;

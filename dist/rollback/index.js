@@ -57812,8 +57812,7 @@ async function restoreRelease(remote, plan, tool, release) {
     };
     await remote.run(commands_up(project, { removeOrphans: true }));
     const watched = await watch_watchProject(remote, plan.projectName, { timeoutMs: plan.waitTimeoutMs });
-    const running = await containers_captureRunning(remote, plan.projectName);
-    return outcomes(running, watched.services);
+    return outcomes(await containers_describeRunning(remote, watched.containers), watched.services);
 }
 /**
  * The release being replaced: the newest shipped record when what runs matches it, otherwise
@@ -58154,8 +58153,10 @@ async function rollback(remote, plan, report) {
     let detail;
     try {
         chosen = await report.phase("Choose the release", async () => {
-            const running = await containers_captureRunning(remote, plan.projectName);
-            const records = await releases_listReleases(remote, plan.projectDir);
+            const [running, records] = await Promise.all([
+                containers_captureRunning(remote, plan.projectName),
+                releases_listReleases(remote, plan.projectDir),
+            ]);
             return chooseTarget(records, new Map(running.map((r) => [r.service, r.imageId])), plan.to);
         });
         const { target, current } = chosen;

@@ -46,6 +46,9 @@ const io = {
 const smoker = (...args: string[]) =>
   main([args[0]!, "--config", "smoker.json", "--target", "dev", ...args.slice(1)], io);
 
+const deploy = (version: string) =>
+  smoker("deploy", "--compose-files", `${project}/docker-compose.yml`, "--version", version);
+
 async function step(
   name: string,
   expected: string,
@@ -123,13 +126,7 @@ try {
     "Nightly deploy of 1.0.0 to dev-cloud",
     "healthy, running 1.0.0's digest",
     async () => {
-      const code = await smoker(
-        "deploy",
-        "--compose-files",
-        `${project}/docker-compose.yml`,
-        "--version",
-        "1.0.0",
-      );
+      const code = await deploy("1.0.0");
       const now = await running(remote);
       return {
         ok: code === 0 && now.digest === good && (await version()) === "1.0.0",
@@ -154,13 +151,7 @@ try {
     "fails fast, rolled back to 1.0.0 by DIGEST",
     async () => {
       await retag(remote, "crash");
-      const code = await smoker(
-        "deploy",
-        "--compose-files",
-        `${project}/docker-compose.yml`,
-        "--version",
-        "2.0.0-broken",
-      );
+      const code = await deploy("2.0.0-broken");
       const now = await running(remote);
       const v = await version();
       return {
@@ -172,21 +163,9 @@ try {
 
   await step("Redeploy of 1.0.0", "nothing recreated (same container id)", async () => {
     await retag(remote, "1.0.0");
-    await smoker(
-      "deploy",
-      "--compose-files",
-      `${project}/docker-compose.yml`,
-      "--version",
-      "1.0.0",
-    );
+    await deploy("1.0.0");
     const before = await running(remote);
-    const code = await smoker(
-      "deploy",
-      "--compose-files",
-      `${project}/docker-compose.yml`,
-      "--version",
-      "1.0.0",
-    );
+    const code = await deploy("1.0.0");
     const after = await running(remote);
     return {
       ok: code === 0 && after.id === before.id,

@@ -4,8 +4,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { main } from "../../actions/health-gate/src/main.js";
 import { host, lab, withRemote } from "../remote/support.js";
 
-// The gate runs in process for now; once dist/health-gate exists this file should run the
-// bundle with runBundled, the way a runner does.
+// The gate in process, for its HTTP checks; health-gate-bundled.itg.test.ts runs the bundle
+// under node 24 with the container watch.
 
 const HOST = "dev-cloud";
 const SLOW = { name: "hg-test", port: 18080, image: "backend:slow" };
@@ -24,6 +24,26 @@ function healthUrl(port: number): string {
 async function removeContainers(r: Remote): Promise<void> {
   // rm -f of a missing container fails; that is fine here.
   await r.tryRun(cmd("docker", "rm", "-f", SLOW.name, UNHEALTHY.name));
+}
+
+/** Starts one lab container with its port published on the host. */
+function start(spec: typeof SLOW, env: string[] = []): Promise<unknown> {
+  return withRemote(host(HOST), (r) =>
+    r.run(
+      cmd(
+        "docker",
+        "run",
+        "-d",
+        "--rm",
+        "-p",
+        `${spec.port}:3001`,
+        "--name",
+        spec.name,
+        ...env,
+        image(spec.image),
+      ),
+    ),
+  );
 }
 
 function gate(inputs: Record<string, string>): Promise<ActionResult> {
@@ -48,23 +68,7 @@ afterAll(async () => {
 
 describe("health-gate against a lab host", () => {
   test("a slow backend passes once it turns healthy, about 3 s after it starts", async () => {
-    await withRemote(host(HOST), (r) =>
-      r.run(
-        cmd(
-          "docker",
-          "run",
-          "-d",
-          "--rm",
-          "-p",
-          `${SLOW.port}:3001`,
-          "--name",
-          SLOW.name,
-          "-e",
-          "SLOW_SECONDS=3",
-          image(SLOW.image),
-        ),
-      ),
-    );
+    await start(SLOW, ["-e", "SLOW_SECONDS=3"]);
     const result = await gate({ urls: healthUrl(SLOW.port), timeout: "30s" });
 
     expect(result.failed, result.log).toBe(false);
@@ -86,21 +90,7 @@ describe("health-gate against a lab host", () => {
   });
 
   test("a backend that never turns healthy fails the gate at its timeout", async () => {
-    await withRemote(host(HOST), (r) =>
-      r.run(
-        cmd(
-          "docker",
-          "run",
-          "-d",
-          "--rm",
-          "-p",
-          `${UNHEALTHY.port}:3001`,
-          "--name",
-          UNHEALTHY.name,
-          image(UNHEALTHY.image),
-        ),
-      ),
-    );
+    await start(UNHEALTHY);
     const started = performance.now();
     const result = await gate({ urls: healthUrl(UNHEALTHY.port), timeout: "5s" });
     const took = performance.now() - started;

@@ -377,8 +377,7 @@ export async function restoreRelease(
   };
   await remote.run(up(project, { removeOrphans: true }));
   const watched = await watchProject(remote, plan.projectName, { timeoutMs: plan.waitTimeoutMs });
-  const running = await captureRunning(remote, plan.projectName);
-  return outcomes(running, watched.services);
+  return outcomes(await describeRunning(remote, watched.containers), watched.services);
 }
 
 /**

@@ -150,8 +150,10 @@ export async function rollback(
   let detail: string | undefined;
   try {
     chosen = await report.phase("Choose the release", async () => {
-      const running = await captureRunning(remote, plan.projectName);
-      const records = await listReleases(remote, plan.projectDir);
+      const [running, records] = await Promise.all([
+        captureRunning(remote, plan.projectName),
+        listReleases(remote, plan.projectDir),
+      ]);
       return chooseTarget(records, new Map(running.map((r) => [r.service, r.imageId])), plan.to);
     });
     const { target, current } = chosen;
