@@ -23,7 +23,9 @@ const actions = readdirSync(join(root, "actions"), { withFileTypes: true })
   .map((d) => d.name)
   .filter((name) => only.length === 0 || only.includes(name));
 
-const build = join(root, ".tools/build");
+// SMOKER_BUILD_DIR (a folder inside the repository, so that third-party packages still resolve
+// from its node_modules, e.g. .tools/build-NAME) lets different actions be bundled at once.
+const build = process.env.SMOKER_BUILD_DIR ?? join(root, ".tools/build");
 compileToJavaScript();
 
 const outRoot = check ? mkdtempSync(join(tmpdir(), "smoker-dist-")) : join(root, "dist");
@@ -38,7 +40,7 @@ for (const name of actions) {
     ncc,
     [
       "build",
-      `.tools/build/actions/${name}/src/index.js`,
+      join(build, "actions", name, "src/index.js"),
       "-o",
       out,
       "--source-map",
@@ -96,7 +98,7 @@ function list(dir, prefix = "") {
 // resolves our packages to JavaScript and third-party ones from the root node_modules.
 function compileToJavaScript() {
   rmSync(build, { recursive: true, force: true });
-  execFileSync(join(root, "node_modules/.bin/tsc"), ["-p", "tsconfig.build.json"], {
+  execFileSync(join(root, "node_modules/.bin/tsc"), ["-p", "tsconfig.build.json", "--outDir", build], {
     cwd: root,
     stdio: "inherit",
   });

@@ -6,7 +6,7 @@
 //   images.tsv  key ref            (e.g. "backend:1.0.0" "10.231.0.1:5000/smoker/backend@sha256:...")
 // The shape is the contract that test/lab/lab.ts reads; keep both in step.
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 
 function need(name) {
   const value = process.env[name];
@@ -39,6 +39,7 @@ const hosts = rows(join(state, "hosts.tsv")).map((cols) => {
     netns,
     dockerHost,
     optDir,
+    binDir: join(dirname(optDir), "bin"),
     hostKeyFile,
     knownHostsLine,
     fingerprint,

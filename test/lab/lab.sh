@@ -604,7 +604,7 @@ build_images() {
 start_host_dockerd() {
   local i=$1 h=$2 hd ns
   hd=$(host_dir "$h") ns=$(host_ns "$h")
-  mkdir -p "$hd/opt" "$hd/data"
+  mkdir -p "$hd/opt" "$hd/data" "$hd/bin"
   local args
   read -r -a args <<<"$(dockerd_common_args "$hd")"
   # In the new mount namespace: make it private (nothing leaks out), drop the copies of
@@ -667,8 +667,9 @@ StrictModes no
 UsePAM no
 PrintMotd no
 # Sessions talk to this host's engine, whatever client they run (docker, docker compose,
-# docker-compose).
-SetEnv DOCKER_HOST=unix://$hd/docker.sock
+# docker-compose), and find the host's own programs (stand-ins tests install, such as a
+# tailscale CLI) in its bin dir first.
+SetEnv DOCKER_HOST=unix://$hd/docker.sock PATH=$hd/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 Subsystem sftp internal-sftp
 # Tests open many sessions at once.
 MaxSessions 100

@@ -16,6 +16,8 @@ export interface LabHost {
   dockerHost: string;
   /** The directory that the host (its sshd and its engine) sees as /opt. */
   optDir: string;
+  /** First on the PATH of the host's SSH sessions: where tests put a host's own programs. */
+  binDir: string;
   /** The host's private ed25519 host key. */
   hostKeyFile: string;
   /** "IP ssh-ed25519 AAAA...", as in the lab's known_hosts. */
