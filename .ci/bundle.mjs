@@ -98,10 +98,14 @@ function list(dir, prefix = "") {
 // resolves our packages to JavaScript and third-party ones from the root node_modules.
 function compileToJavaScript() {
   rmSync(build, { recursive: true, force: true });
-  execFileSync(join(root, "node_modules/.bin/tsc"), ["-p", "tsconfig.build.json", "--outDir", build], {
-    cwd: root,
-    stdio: "inherit",
-  });
+  execFileSync(
+    join(root, "node_modules/.bin/tsc"),
+    ["-p", "tsconfig.build.json", "--outDir", build],
+    {
+      cwd: root,
+      stdio: "inherit",
+    },
+  );
   mkdirSync(join(build, "node_modules/@smoker"), { recursive: true });
   for (const kind of ["packages", "actions"]) {
     if (!existsSync(join(root, kind))) continue;
