@@ -6,7 +6,12 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          include: ["packages/*/src/**/*.test.ts", "actions/*/src/**/*.test.ts"],
+          include: [
+            "packages/*/src/**/*.test.ts",
+            "actions/*/src/**/*.test.ts",
+            // Tests of the test tools themselves (simulators, workflow checks) that need no lab.
+            "test/**/*.test.ts",
+          ],
           exclude: ["**/*.itg.test.ts", "**/node_modules/**"],
         },
       },

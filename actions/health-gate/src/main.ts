@@ -47,10 +47,13 @@ async function watchContainers(
   project: string,
   timeoutMs: number,
   stop: AbortController,
+  wake: EventTarget,
 ) {
   try {
     const watched = await watchProject(remote, project, { timeoutMs });
     info(`Containers of ${project} up: ${watched.services.map((s) => s.service).join(", ")}`);
+    // The services are most likely answering now: checks backing off probe again at once.
+    wake.dispatchEvent(new Event("wake"));
   } catch (error) {
     stop.abort();
     throw error;
@@ -69,8 +72,9 @@ async function checkHealth(
     `Waiting up to ${duration(settings.timeoutMs)} for ${plural(checks.length, "check")} (${passes} each): ${names}`,
   );
   const stop = new AbortController();
+  const wake = new EventTarget();
   const watching = remote
-    ? watchContainers(remote, settings.watch!.projectName, settings.timeoutMs, stop)
+    ? watchContainers(remote, settings.watch!.projectName, settings.timeoutMs, stop, wake)
     : undefined;
   const checking = waitUntilHealthy(checks, {
     timeoutMs: settings.timeoutMs,
@@ -78,6 +82,7 @@ async function checkHealth(
     successThreshold,
     dispatcher,
     signal: stop.signal,
+    wake,
     onAttempt: attemptLogger(info, debug),
   });
   // A failing container ends the gate at once; the HTTP checks are stopped then.

@@ -218,6 +218,25 @@ describe("waitUntilHealthy", () => {
     expect(report.checks[0]!.attempts).toBeGreaterThan(0);
   });
 
+  test("a wake event ends a check's back-off wait: it asks again at once", async () => {
+    const { server, check } = await serving(failFirst(1));
+    const wake = new EventTarget();
+    const waiting = waitUntilHealthy([check], {
+      // Without the wake, the wait after the first failure outlasts the timeout.
+      intervalMs: 60_000,
+      timeoutMs: 3_000,
+      successThreshold: 1,
+      wake,
+      onAttempt: (a) => {
+        if (a.number === 1) setTimeout(() => wake.dispatchEvent(new Event("wake")), 50);
+      },
+    });
+    const report = await waiting;
+    expect(report.healthy).toBe(true);
+    expect(report.checks[0]!.attempts).toBe(2);
+    expect(server.count).toBe(2);
+  });
+
   test("an onAttempt that throws stops every check and is rethrown", async () => {
     const a = await serving(() => ({ status: 503 }), "a");
     const b = await serving(() => ({ status: 503 }), "b");

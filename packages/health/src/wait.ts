@@ -21,6 +21,12 @@ export interface WaitOptions {
   signal?: AbortSignal | undefined;
   /** Called after every request. If it throws, every check stops and the error is rethrown. */
   onAttempt?: ((attempt: Attempt) => void) | undefined;
+  /**
+   * A "wake" event on it ends every check's current wait at once (one more request each):
+   * for news that the service is probably up now, e.g. its containers just turned healthy,
+   * so a check that is backing off after early failures does not sleep through it.
+   */
+  wake?: EventTarget | undefined;
 }
 
 /** One request of one check, as onAttempt sees it. */
@@ -119,7 +125,7 @@ export async function waitUntilHealthy(
   let reports: CheckReport[];
   try {
     const watched = checks.map((check) =>
-      watchCheck(check, { settings, elapsed, signal, dispatcher, notify }),
+      watchCheck(check, { settings, elapsed, signal, dispatcher, notify, wake: options.wake }),
     );
     reports = (await Promise.all(watched)).map(ordered);
   } finally {
@@ -138,6 +144,7 @@ export async function waitUntilHealthy(
 }
 
 interface Watch {
+  wake: EventTarget | undefined;
   settings: Settings;
   elapsed: () => number;
   signal: AbortSignal;
@@ -194,17 +201,30 @@ async function watchCheck(check: Check, watch: Watch): Promise<CheckReport> {
     if (healthy) return report;
 
     const wait = Math.min(nextWait(settings, failuresInARow), settings.timeoutMs - elapsed());
-    if (wait > 0) {
-      try {
-        await sleep(wait, undefined, { signal });
-      } catch {
-        break; // aborted
-      }
-    }
+    if (wait > 0 && (await pause(wait, signal, watch.wake)) === "aborted") break;
   }
   if (report.attempts === 0)
     report.lastError = "not checked: the wait ended before the first request";
   return report;
+}
+
+/** Sleeps `ms`, or less when `wake` fires; says "aborted" when `signal` ended it. */
+async function pause(
+  ms: number,
+  signal: AbortSignal,
+  wake: EventTarget | undefined,
+): Promise<"slept" | "aborted"> {
+  const woken = new AbortController();
+  const onWake = () => woken.abort();
+  wake?.addEventListener("wake", onWake, { once: true });
+  try {
+    await sleep(ms, undefined, { signal: AbortSignal.any([signal, woken.signal]) });
+  } catch {
+    if (signal.aborted) return "aborted";
+  } finally {
+    wake?.removeEventListener("wake", onWake);
+  }
+  return "slept";
 }
 
 /** The same report with its keys in reading order (it is printed as JSON). */
