@@ -50,7 +50,10 @@ async function watchContainers(
   wake: EventTarget,
 ) {
   try {
-    const watched = await watchProject(remote, project, { timeoutMs });
+    // A steady 250 ms poll (one `docker inspect` over the open connection) rather than the
+    // default back-off to 2 s: the checks are woken when it sees the stack up, so its lag is
+    // the gate's lag (bench/: 195 ms after Docker's healthy, against 482 ms on HTTP alone).
+    const watched = await watchProject(remote, project, { timeoutMs, maxPollMs: 250 });
     info(`Containers of ${project} up: ${watched.services.map((s) => s.service).join(", ")}`);
     // The services are most likely answering now: checks backing off probe again at once.
     wake.dispatchEvent(new Event("wake"));
