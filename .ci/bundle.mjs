@@ -1,7 +1,7 @@
 // Bundles every action with ncc: actions/<name>/src/index.ts -> dist/<name>/index.js.
 // `--check` builds into a temporary folder instead and fails on any difference from the
 // committed dist/, so what runners execute is always what the sources say.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import {
   existsSync,
   mkdirSync,
@@ -98,14 +98,19 @@ function list(dir, prefix = "") {
 // resolves our packages to JavaScript and third-party ones from the root node_modules.
 function compileToJavaScript() {
   rmSync(build, { recursive: true, force: true });
-  execFileSync(
+  // Type errors are the typecheck step's to report (exit 2: emitted anyway); an action still
+  // bundles while unrelated work elsewhere in the tree does not compile yet.
+  const tsc = spawnSync(
     join(root, "node_modules/.bin/tsc"),
     ["-p", "tsconfig.build.json", "--outDir", build],
-    {
-      cwd: root,
-      stdio: "inherit",
-    },
+    { cwd: root, encoding: "utf8" },
   );
+  if (tsc.status === 2) {
+    console.error("tsc reported type errors (see `npm run typecheck`); bundling what it emitted");
+  } else if (tsc.status !== 0) {
+    process.stderr.write(tsc.stdout + tsc.stderr);
+    throw new Error(`tsc failed (exit ${tsc.status ?? tsc.signal})`);
+  }
   mkdirSync(join(build, "node_modules/@smoker"), { recursive: true });
   for (const kind of ["packages", "actions"]) {
     if (!existsSync(join(root, kind))) continue;

@@ -37,12 +37,33 @@ describe("health-gate, bundled, with the stack's containers watched", () => {
       "project-name": project,
       urls: `http://${h.ip}:18141/health`,
       timeout: "60s",
+      "stable-for": "2s",
     });
     expect(result.exitCode, result.log).toBe(0);
     expect(result.outputs.healthy).toBe("true");
     expect(Number(result.outputs["time-to-healthy-ms"])).toBeGreaterThan(0);
     expect(JSON.parse(result.outputs.report ?? "{}").checks[0].healthy).toBe(true);
     expect(result.log).toContain(`Containers of ${project} up: backend`);
+    expect(result.log).toContain(`Containers of ${project} stayed up for 2.0 s: backend`);
+  });
+
+  test("stable-for: a service that crashes soon after turning healthy fails the gate", async () => {
+    // backend:flaky is healthy at once and exits 5 s later (restart: always brings it back).
+    await startStack("flaky", 18143);
+    const result = await runAction("health-gate", {
+      ...connectionInputs(h),
+      "project-name": project,
+      urls: `http://${h.ip}:18143/health`,
+      timeout: "60s",
+      "success-threshold": "1",
+      "stable-for": "15s",
+    });
+    expect(result.exitCode, result.log).not.toBe(0);
+    expect(result.log).toContain(`Containers of ${project} up: backend`);
+    expect(result.log).toMatch(
+      /Service backend (exited with code 1|restarted 1x|is crash-looping)/,
+    );
+    expect(result.outputs.healthy).toBe("false");
   });
 
   test("a crash-looping container fails the gate within seconds, long before its timeout", async () => {
@@ -58,6 +79,7 @@ describe("health-gate, bundled, with the stack's containers watched", () => {
     expect(result.exitCode).not.toBe(0);
     expect(result.log).toMatch(/backend/);
     expect(result.log).toMatch(/exited|restart/i);
+    expect(result.outputs.healthy).toBe("false");
     // Fail fast versus the 120 s timeout (not a speed benchmark: see bench/).
     expect(took).toBeLessThan(30_000);
   });

@@ -64,6 +64,7 @@ describe("readInputs", () => {
     [{ urls: "http://a", timeout: "7h" }, "timeout", "must be from 1s to 6h"],
     [{ urls: "http://a", interval: "1ms" }, "interval", "must be from 10ms to 5m"],
     [{ urls: "http://a", "success-threshold": "101" }, "success-threshold", "from 1 to 100"],
+    [{ urls: "http://a", "stable-for": "10s" }, "stable-for", "needs host and project-name"],
   ])("%j is refused as input %s", (values, name, rule) => {
     let error: unknown;
     try {

@@ -60,6 +60,7 @@ export const spec = {
   // With host, the stack's containers are watched too (the connection inputs of deploy-compose).
   host: input.string({}),
   "project-name": input.string({ pattern: PROJECT_NAME_RULE }),
+  "stable-for": input.duration({ default: "0s", max: "1h" }),
 } as const;
 
 export type ActionInputs = Inputs<typeof spec>;
@@ -73,7 +74,7 @@ export interface GateSettings {
   caCertificate: string | undefined;
   insecureTls: boolean;
   /** Watch this project's containers over SSH while checking (fail fast on crash loops). */
-  watch?: { connection: ConnectOptions; projectName: string } | undefined;
+  watch?: { connection: ConnectOptions; projectName: string; stableMs: number } | undefined;
 }
 
 const EXAMPLE = "checks: |\n  - url: http://10.0.0.5:3001/health\n    contains: ok";
@@ -98,6 +99,11 @@ export function readInputs(source?: InputSource): GateSettings {
     });
   }
   let watch: GateSettings["watch"];
+  if (i.host === undefined && i["stable-for"] > 0) {
+    throw new InputError("stable-for", "needs host and project-name: it watches the containers", {
+      hint: "Add the connection inputs (host, private-key, host-fingerprint...) and project-name.",
+    });
+  }
   if (i.host !== undefined) {
     if (i["project-name"] === undefined) {
       throw new InputError(
@@ -108,6 +114,7 @@ export function readInputs(source?: InputSource): GateSettings {
     watch = {
       connection: connectOptionsFrom(getConnectionInputs(source)),
       projectName: i["project-name"],
+      stableMs: i["stable-for"],
     };
   }
   return {

@@ -39,24 +39,37 @@ export async function main(): Promise<void> {
 }
 
 /**
- * Watches the stack's containers until they are all up, failing at once when one exits,
- * restarts or turns unhealthy: a crash loop fails the gate in seconds, not at the timeout.
+ * Watches the stack's containers until they are all up (and, with stable-for, have stayed up
+ * that long), failing at once when one exits, restarts or turns unhealthy: a crash loop fails
+ * the gate in seconds, not at the timeout.
  */
 async function watchContainers(
   remote: Remote,
-  project: string,
+  watch: NonNullable<GateSettings["watch"]>,
   timeoutMs: number,
   stop: AbortController,
   wake: EventTarget,
 ) {
+  const project = watch.projectName;
   try {
-    // A steady 250 ms poll (one `docker inspect` over the open connection) rather than the
-    // default back-off to 2 s: the checks are woken when it sees the stack up, so its lag is
-    // the gate's lag (bench/: 195 ms after Docker's healthy, against 482 ms on HTTP alone).
-    const watched = await watchProject(remote, project, { timeoutMs, maxPollMs: 250 });
-    info(`Containers of ${project} up: ${watched.services.map((s) => s.service).join(", ")}`);
-    // The services are most likely answering now: checks backing off probe again at once.
-    wake.dispatchEvent(new Event("wake"));
+    const watched = await watchProject(remote, project, {
+      timeoutMs,
+      // A steady 250 ms poll (one `docker inspect` over the open connection) rather than the
+      // default back-off to 2 s: the checks are woken when it sees the stack up, so its lag
+      // is the gate's (bench/: 195 ms after Docker's healthy, 482 ms on HTTP alone).
+      maxPollMs: 250,
+      stableMs: watch.stableMs,
+      onAllUp: (states) => {
+        info(`Containers of ${project} up: ${states.map((c) => c.service).join(", ")}`);
+        if (watch.stableMs > 0) info(`Watching that they stay up for ${duration(watch.stableMs)}`);
+        // The services are most likely answering now: checks backing off probe again at once.
+        wake.dispatchEvent(new Event("wake"));
+      },
+    });
+    if (watch.stableMs > 0) {
+      const names = watched.services.map((s) => s.service).join(", ");
+      info(`Containers of ${project} stayed up for ${duration(watch.stableMs)}: ${names}`);
+    }
   } catch (error) {
     stop.abort();
     throw error;
@@ -77,7 +90,7 @@ async function checkHealth(
   const stop = new AbortController();
   const wake = new EventTarget();
   const watching = remote
-    ? watchContainers(remote, settings.watch!.projectName, settings.timeoutMs, stop, wake)
+    ? watchContainers(remote, settings.watch!, settings.timeoutMs, stop, wake)
     : undefined;
   const checking = waitUntilHealthy(checks, {
     timeoutMs: settings.timeoutMs,
@@ -89,7 +102,15 @@ async function checkHealth(
     onAttempt: attemptLogger(info, debug),
   });
   // A failing container ends the gate at once; the HTTP checks are stopped then.
-  const [report] = await Promise.all([checking, watching]);
+  const [checked, watched] = await Promise.allSettled([checking, watching]);
+  if (checked.status === "rejected") throw checked.reason;
+  if (watched.status === "rejected") {
+    // The checks may have passed before a container fell over: the gate did not.
+    const { timeToHealthyMs: _, ...report } = checked.value;
+    setOutputs({ ...report, healthy: false });
+    throw watched.reason;
+  }
+  const report = checked.value;
   setOutputs(report);
   await writeSummary(report, settings);
   if (!report.healthy) {

@@ -392,6 +392,28 @@ describe("watchProject", () => {
     expect(runner.commands.at(-1)).toBe("docker logs --tail 20 id-loop 2>&1");
   });
 
+  test("stableMs: up for that long passes; a crash inside the window fails", async () => {
+    const up = [box("a")];
+    const steady = host([up]);
+    const held = await watchProject(steady.runner, "p", {
+      timeoutMs: 60_000,
+      stableMs: 3_000,
+      clock: steady.clock,
+    });
+    // Up at the first look (0), then watched until 3 s had passed with every look up.
+    expect(steady.sleeps).toEqual([250, 500, 1_000, 1_250]);
+    expect(held.ms).toBe(3_000);
+
+    const flaky = host([up, up, up, [box("a", { state: "exited", exitCode: 1 })]]);
+    const error = await watchProject(flaky.runner, "p", {
+      timeoutMs: 60_000,
+      stableMs: 3_000,
+      clock: flaky.clock,
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UnhealthyError);
+    expect(error).toMatchObject({ service: "a", reason: "exited" });
+  });
+
   test("the timeout, when nothing fails but something never comes up", async () => {
     const { runner, clock, sleeps } = host([[box("a"), box("slow", { health: "starting" })]]);
     const error = (await watchProject(runner, "p", { timeoutMs: 1_000, clock, logLines: 5 }).catch(

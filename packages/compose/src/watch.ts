@@ -209,6 +209,13 @@ export interface WatchOptions {
   /** First interval between polls (default 250), doubling up to maxPollMs (default 2000). */
   pollMs?: number;
   maxPollMs?: number;
+  /**
+   * Once every service is up, go on watching until they have all stayed up this long
+   * (default 0): a service that crashes a few seconds after turning healthy fails the watch.
+   */
+  stableMs?: number;
+  /** Called each time every service turns up (with stableMs, before the watch goes on). */
+  onAllUp?: (states: readonly ContainerState[]) => void;
   /** Called after each poll with the watched containers. */
   onProgress?: (states: readonly ContainerState[]) => void;
   /** How many log lines a failure carries (default 20). */
@@ -281,6 +288,9 @@ export async function watchProject(
   wanted = baseline.services;
   let snapshot = observe(undefined, containers, clock.now());
   const readyAt = new Map<string, number>();
+  const stableMs = options.stableMs ?? 0;
+  // When the latest run of looks began in which every service was up.
+  let allUpSince: number | undefined;
 
   for (;;) {
     const watched = sortContainers(containers.filter((c) => baseline.services.includes(c.service)));
@@ -289,7 +299,12 @@ export async function watchProject(
       if (!readyAt.has(c.id) && isReady(c, snapshot, judgeOptions)) readyAt.set(c.id, snapshot.at);
     }
     const verdict = judge(baseline, snapshot, clock.now(), judgeOptions);
-    if (verdict === "ok") {
+    if (verdict !== "ok") allUpSince = undefined;
+    else if (allUpSince === undefined) {
+      allUpSince = snapshot.at;
+      options.onAllUp?.(watched);
+    }
+    if (verdict === "ok" && snapshot.at - allUpSince! >= stableMs) {
       return {
         services: watched.map((c) => ({
           service: c.service,
@@ -300,10 +315,11 @@ export async function watchProject(
         containers,
       };
     }
-    if (verdict !== "wait") {
+    if (verdict !== "wait" && verdict !== "ok") {
       throw await unhealthy(remote, verdict, options.logLines ?? 20);
     }
-    await clock.sleep(Math.min(delay, Math.max(0, start + options.timeoutMs - clock.now())));
+    const until = allUpSince === undefined ? start + options.timeoutMs : allUpSince + stableMs;
+    await clock.sleep(Math.min(delay, Math.max(0, until - clock.now())));
     delay = Math.min(delay * 2, maxPollMs);
     containers = await look();
     snapshot = observe(snapshot, containers, clock.now());
