@@ -183,6 +183,19 @@ describe.each([
     await retag(remote, "backend", "1.0.0", tag);
   });
 
+  test("stable-for: a release that crashes soon after turning healthy is rolled back", async () => {
+    // backend:flaky is healthy at once and exits 5 s later: healthy at the watch's first look.
+    await retag(remote, "backend", "flaky", tag);
+    const result = await deployNow({ version: "2.0.2-flaky", "stable-for": "15s" });
+    expect(result.exitCode).not.toBe(0);
+    expect(outputsOf(result)["rolled-back"]).toBe("true");
+    expect(result.log).toMatch(/Service backend (exited with code 1|restarted)/);
+    const running = await containers(remote, project);
+    expect(await digestOf(remote, running.backend!.image)).toBe(lab().images["backend:1.0.0"]);
+    expect(await httpText(url("/version"))).toBe("1.0.0");
+    await retag(remote, "backend", "1.0.0", tag);
+  });
+
   test("a missing tag fails before anything stops: container ids unchanged", async () => {
     const before = await containers(remote, project);
     const ws2 = workspace(project, { "docker-compose.yml": stack("never-pushed", port) });

@@ -51,6 +51,8 @@ export interface DeployPlan {
   /** Image with tar and gzip that makes the archives. */
   backupImage: string;
   waitTimeoutMs: number;
+  /** Once healthy, how long every service must stay up before the release counts (default 0). */
+  stableMs?: number | undefined;
   rollbackOnFailure: boolean;
   lockTimeoutMs: number;
   forceUnlock: boolean;
@@ -263,6 +265,7 @@ export async function deploy(
         timeoutMs: plan.waitTimeoutMs,
         // A deploy is watched closely: an inspect costs little, a late "healthy" costs the user.
         maxPollMs: 250,
+        stableMs: plan.stableMs ?? 0,
       }),
     );
     const running = await describeRunning(remote, watched.containers);
@@ -502,9 +505,9 @@ function outcomes(
 }
 
 /** The longest a deploy can hold the lock; an older lock belongs to a dead run. */
-export function longestDeployMs(plan: Pick<DeployPlan, "waitTimeoutMs">): number {
+export function longestDeployMs(plan: Pick<DeployPlan, "waitTimeoutMs" | "stableMs">): number {
   // Two health waits (deploy and rollback), plus pulls and the rest, generously.
-  return 2 * plan.waitTimeoutMs + 60 * 60_000;
+  return 2 * plan.waitTimeoutMs + (plan.stableMs ?? 0) + 60 * 60_000;
 }
 
 export function envFile(env: Map<string, string>): string {
