@@ -1,0 +1,33 @@
+export {
+  ConfigError,
+  cleanPath,
+  type DesiredEntry,
+  expandTarget,
+  FUNNEL_PORTS,
+  parseDesired,
+} from "./desired.js";
+export {
+  allowedFunnelPorts,
+  checkFunnelAllowed,
+  type NodeStatus,
+  readNodeStatus,
+  readServeConfig,
+  runChange,
+  TailscaleError,
+} from "./node.js";
+export {
+  commandFor,
+  describeCurrent,
+  describeStep,
+  type Plan,
+  planChanges,
+  type Step,
+  urlOf,
+} from "./plan.js";
+export { type ReconcileResult, type Reporter, reconcile } from "./reconcile.js";
+export {
+  type CurrentEntry,
+  currentEntries,
+  parseServeConfig,
+  type ServeConfig,
+} from "./serve-config.js";
