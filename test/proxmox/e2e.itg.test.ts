@@ -1,0 +1,118 @@
+// End to end: provision-proxmox apply brings up dev-cloud on the PVE simulator, the simulator
+// "starts" it by making the shared lab host dev-cloud (10.231.0.11) accept SSH, the action waits
+// until that SSH port answers, and then deploy-compose deploys a stack on it for real.
+import { randomUUID } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { assertNoSecrets } from "@smoker/action-kit/testing";
+import { tcpAnswers } from "@smoker/proxmox";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import {
+  connectionInputs,
+  httpText,
+  image,
+  removeProject,
+  runAction,
+  workspace,
+} from "../deploy/support.js";
+import { labCommand } from "../lab/lab.js";
+import { host, withRemote } from "../remote/support.js";
+import { type PveSimulator, startPveSimulator } from "./sim/index.js";
+
+const SECRET = randomUUID();
+const PROJECT = `pve-e2e-${process.pid}`;
+const PORT = 18142;
+const devCloud = host("dev-cloud");
+let sim: PveSimulator;
+const hooks: string[] = [];
+
+function lab(args: string[]): void {
+  const result = labCommand(args);
+  if (result.status !== 0) throw new Error(`lab.sh ${args.join(" ")} failed: ${result.stderr}`);
+}
+
+const spec = `guests:
+  - name: dev-cloud
+    vmid: 104
+    type: lxc
+    ostemplate: local:vztmpl/debian-12-standard_12.12-1_amd64.tar.zst
+    cores: 2
+    memory: 2048
+    disk: 8G
+    network: { bridge: vmbr0, ip: ${devCloud.ip}/24, gateway: 10.231.0.1 }
+    tags: [smoker, dev]
+`;
+
+const stack = `services:
+  backend:
+    image: ${image("backend")}:1.0.0
+    ports:
+      - "${PORT}:3001"
+`;
+
+const ws = workspace(PROJECT, { "docker-compose.yml": stack });
+writeFileSync(join(ws, "guests.yml"), spec);
+
+beforeAll(async () => {
+  // Until the simulator starts the guest, dev-cloud is "off": its SSH port refuses.
+  lab(["refuse", "dev-cloud"]);
+  sim = await startPveSimulator({
+    tokens: [{ id: "deploy@pve!ci", secret: SECRET, privileges: "all" }],
+    taskMs: 100,
+    onStart: async (guest) => {
+      hooks.push(`start ${guest.vmid}`);
+      if (guest.vmid === 104) lab(["accept", "dev-cloud"]);
+    },
+    onStop: async (guest) => {
+      hooks.push(`stop ${guest.vmid}`);
+      if (guest.vmid === 104) lab(["refuse", "dev-cloud"]);
+    },
+  });
+});
+
+afterAll(async () => {
+  // The lab is shared: dev-cloud must accept SSH again whatever happened here.
+  const accepted = labCommand(["accept", "dev-cloud"]);
+  await sim?.close();
+  if (accepted.status === 0) await withRemote(devCloud, (r) => removeProject(r, PROJECT));
+});
+
+test("apply brings dev-cloud up, waits for its SSH, and a deploy runs on it", async () => {
+  expect(await tcpAnswers(devCloud.ip, 22, 2_000)).toBe(false);
+  const applied = await runAction(
+    "provision-proxmox",
+    {
+      mode: "apply",
+      "api-url": sim.url,
+      "token-id": "deploy@pve!ci",
+      "token-secret": SECRET,
+      node: "pve",
+      "tls-fingerprint": sim.fingerprint,
+      spec: "guests.yml",
+      "wait-timeout": "60s",
+    },
+    { GITHUB_WORKSPACE: ws },
+  );
+  expect(applied.failed, applied.log).toBe(false);
+  assertNoSecrets(applied, [SECRET]);
+  expect(hooks).toEqual(["start 104"]);
+  expect(applied.log).toContain(`dev-cloud: has ${devCloud.ip}`);
+  expect(applied.log).toContain("dev-cloud: SSH port 22 answers");
+  expect(JSON.parse(applied.outputs.guests ?? "[]")).toEqual([
+    { vmid: 104, name: "dev-cloud", type: "lxc", status: "running", ip: devCloud.ip },
+  ]);
+
+  const deployed = await runAction(
+    "deploy-compose",
+    {
+      ...connectionInputs(devCloud),
+      "compose-files": `${PROJECT}/docker-compose.yml`,
+      "project-name": PROJECT,
+      version: "1.0.0",
+      "wait-timeout": "40s",
+    },
+    { GITHUB_WORKSPACE: ws },
+  );
+  expect(deployed.failed, deployed.log).toBe(false);
+  expect(await httpText(`http://${devCloud.ip}:${PORT}/version`)).toBe("1.0.0");
+});
