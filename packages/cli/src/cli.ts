@@ -13,6 +13,7 @@ import {
   readRollbackInputs,
   rollback,
 } from "@smoker/deploy";
+import { notify, readNotifyInputs } from "@smoker/discord";
 import { checksFromUrls, waitUntilHealthy } from "@smoker/health";
 import { connect, connectOptionsFrom, getConnectionInputs, type Remote } from "@smoker/remote";
 import { type Output, terminalReporter } from "./reporter.js";
@@ -35,6 +36,8 @@ comma-separated values.
   health     wait until --urls answer healthy (--timeout, --success-threshold)
   releases   list the releases recorded on the host (--project-name)
   lock       show who holds the deploy lock (--project-name)
+  notify     discord-notify: post (or, with --message-id, edit) a deploy notice
+             (--webhook-url-file, --status, --environment, --version, --details, ...)
 
 Connection: --host --port --username --host-fingerprint | --known-hosts-file,
   --private-key-file (the key never goes on the command line), --passphrase-file.
@@ -117,6 +120,12 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
           );
         }
         return result.healthy ? 0 : 1;
+      }
+      case "notify": {
+        const settings = readNotifyInputs(source, { mask: false });
+        const id = await report.phase("Notify Discord", () => notify(settings, report, io.env));
+        io.out(`message ${id}\n`);
+        return 0;
       }
       case "releases":
       case "lock": {
@@ -207,6 +216,8 @@ function sourceFrom(flags: Record<string, string>, cwd: string): InputSource {
         return flags["known-hosts-file"] ? file("known-hosts-file") : "";
       case "env":
         return file("env-file");
+      case "webhook-url":
+        return file("webhook-url-file").trim();
       default:
         return flags[name] ?? "";
     }

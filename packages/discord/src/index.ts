@@ -6,6 +6,12 @@ export {
   WebhookPoster,
 } from "./client.js";
 export { DeploymentJsonError, parseDeploymentImages, type ServiceImage } from "./deployment.js";
+export {
+  type NotifySettings,
+  notifyInputSpec,
+  parseMention,
+  readNotifyInputs,
+} from "./inputs.js";
 export { charCount, ELLIPSIS, LIMITS, markdownClosers, truncate } from "./limits.js";
 export {
   type AllowedMentions,
@@ -23,6 +29,7 @@ export {
   STATUSES,
   type WebhookMessage,
 } from "./notice.js";
+export { type NotifyLog, notify } from "./notify.js";
 export {
   DISCORD_API_BASE,
   isSnowflake,

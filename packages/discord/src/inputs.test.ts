@@ -1,6 +1,6 @@
 import { InputError } from "@smoker/action-kit";
 import { describe, expect, it } from "vitest";
-import { parseMention, readInputs } from "./inputs.js";
+import { parseMention, readNotifyInputs as readInputs } from "./inputs.js";
 
 const URL = "https://discord.com/api/webhooks/112233445566778899/tok_en-123";
 

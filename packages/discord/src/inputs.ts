@@ -6,18 +6,14 @@ import {
   input,
   maskDerived,
 } from "@smoker/action-kit";
+import { DeploymentJsonError, parseDeploymentImages, type ServiceImage } from "./deployment.js";
+import { type DeployStatus, type Mention, STATUSES } from "./notice.js";
 import {
-  DeploymentJsonError,
-  type DeployStatus,
-  type Mention,
   parseApiBase,
-  parseDeploymentImages,
   parseWebhookUrl,
-  type ServiceImage,
-  STATUSES,
   type WebhookCredentials,
   WebhookUrlError,
-} from "@smoker/discord";
+} from "./webhook-url.js";
 
 /** An optional input parsed by `parse`, which throws InputError itself. */
 function parsedWith<T>(
@@ -53,8 +49,11 @@ export function parseMention(raw: string): Mention {
   );
 }
 
-/** The inputs of action.yml, by their names there. Every one is parsed before any request. */
-export const spec = {
+/**
+ * The inputs of discord-notify's action.yml, by their names there (the smoker CLI's notify
+ * flags too). Every one is parsed before any request.
+ */
+export const notifyInputSpec = {
   "webhook-url": parsedWith(
     "webhook-url",
     (raw): WebhookCredentials => {
@@ -116,12 +115,19 @@ export interface NotifySettings {
   apiBase: string | undefined;
 }
 
-/** Reads and checks every input; throws InputError before anything is sent. */
-export function readInputs(source?: InputSource): NotifySettings {
-  const i = getInputs(spec, source);
+/**
+ * Reads and checks every input; throws InputError before anything is sent. mask: false
+ * outside a runner (the CLI), where masking commands would print the secret instead.
+ */
+export function readNotifyInputs(
+  source?: InputSource,
+  options: { mask?: boolean } = {},
+): NotifySettings {
+  const mask = options.mask ?? true;
+  const i = getInputs(notifyInputSpec, source, { mask });
   const webhook = i["webhook-url"] as WebhookCredentials;
   // The raw URL was masked as it was read; the token alone could still show up on its own.
-  maskDerived(webhook.token);
+  if (mask) maskDerived(webhook.token);
   return {
     webhook,
     status: i.status,
