@@ -429,7 +429,8 @@ http:
 EOF
   start_daemon registry "$LAB_DIR/registry/registry.log" docker-registry serve "$LAB_DIR/registry/config.yml"
   local n
-  for ((n = 1; n <= 50; n++)); do
+  # Up to 30 s: on a loaded 2-core machine it has been seen to take over 10.
+  for ((n = 1; n <= 150; n++)); do
     tcp_open "$GW" "$LAB_REGISTRY_PORT" && { log "registry up on $REGISTRY (pid $(recorded_pid registry))"; return; }
     alive registry || break
     sleep 0.2
