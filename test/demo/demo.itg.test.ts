@@ -13,5 +13,8 @@ test("the nightly demo plays every step as expected", () => {
   expect(run.stdout).toMatch(
     /serving 1\.0\.0 at .* although the tag now points to the crash image/,
   );
+  // What Discord would show: each deploy's notice, edited from started to its outcome.
+  expect(run.stdout).toContain("Discord, message edited:");
+  expect(run.stdout).toMatch(/\*\*↩️ nightly-demo to dev-cloud\*\*/);
   expect(run.status).toBe(0);
 });

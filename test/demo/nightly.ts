@@ -1,8 +1,13 @@
 /**
  * The nightly story on the lab, through the smoker CLI's own code: deploy 1.0.0 to dev-cloud,
  * gate on its health, deploy a broken build under the same tag (crash loop) and watch it roll
- * back to 1.0.0's digest, then redeploy 1.0.0 and see that nothing is recreated. Exits 0 only
- * when every step behaved as expected.
+ * back to 1.0.0's digest, then redeploy 1.0.0 and see that nothing is recreated. Each deploy
+ * is announced to a local Discord webhook server and edited to its outcome, and what Discord
+ * would show is printed. Exits 0 only when every step behaved as expected.
+ *
+ * The stack is a small twin of infra/stacks/cloud: a database with its named volume
+ * (mongo-data, archived before each deploy), the backend under the moved nightly tag, and the
+ * frontend, each with its healthcheck (the lab images carry theirs).
  */
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -10,6 +15,7 @@ import { join } from "node:path";
 import { main } from "@smoker/cli";
 import { listReleases } from "@smoker/deploy";
 import { cmd, connect, type Remote } from "@smoker/remote";
+import { render, startDiscordSimulator } from "../discord/server.js";
 import { loadLab } from "../lab/lab.js";
 
 const lab = loadLab();
@@ -31,8 +37,38 @@ writeFileSync(
 );
 writeFileSync(
   join(dir, project, "docker-compose.yml"),
-  `services:\n  backend:\n    image: ${repo}:${tag}\n    ports:\n      - "${port}:3001"\n    restart: unless-stopped\n`,
+  `services:
+  mongo:
+    image: ${lab.images["db:1.0.0"]}
+    restart: unless-stopped
+    volumes:
+      - mongo-data:/data
+  backend:
+    image: ${repo}:${tag}
+    restart: unless-stopped
+    depends_on:
+      - mongo
+    ports:
+      - "${port}:3001"
+  frontend:
+    image: ${lab.registry}/smoker/frontend:1.0.0
+    restart: unless-stopped
+    ports:
+      - "${port + 1}:80"
+volumes:
+  mongo-data:
+`,
 );
+
+// Discord, as the workflows use it: a "started" notice, edited to the outcome.
+const discord = await startDiscordSimulator({
+  onMessage: (message, event) => {
+    console.log(`\n  Discord, message ${event}:`);
+    console.log(render(message).replace(/^/gm, "    | "));
+  },
+});
+const webhook = discord.addWebhook({ name: "smoker deploys" });
+writeFileSync(join(dir, "discord-webhook"), webhook.url, { mode: 0o600 });
 
 const timeline: { step: string; expected: string; ok: boolean; seconds: number; note: string }[] =
   [];
@@ -46,8 +82,55 @@ const io = {
 const smoker = (...args: string[]) =>
   main([args[0]!, "--config", "smoker.json", "--target", "dev", ...args.slice(1)], io);
 
-const deploy = (version: string) =>
-  smoker("deploy", "--compose-files", `${project}/docker-compose.yml`, "--version", version);
+const notice = (...args: string[]) =>
+  main(
+    [
+      "notify",
+      "--webhook-url-file",
+      "discord-webhook",
+      "--api-base-url",
+      discord.apiBase,
+      "--environment",
+      "dev",
+      ...args,
+    ],
+    // Its own progress lines are not the story; what Discord shows is printed instead.
+    { ...io, out: () => {} },
+  );
+
+/** A deploy as deploy-stack runs it: announce, deploy, edit the notice to the outcome. */
+async function deploy(version: string): Promise<number> {
+  let id = "";
+  await notice("--status", "started", "--version", version, "--title", `${project} to dev-cloud`);
+  id = [...discord.messages.keys()].at(-1) ?? "";
+  const code = await smoker(
+    "deploy",
+    "--compose-files",
+    `${project}/docker-compose.yml`,
+    "--version",
+    version,
+    "--backup-volumes",
+    "mongo-data",
+    // An image with tar and gzip from the lab's registry (no public registry is reachable).
+    "--backup-image",
+    lab.images["tools:1"]!,
+  );
+  await notice(
+    "--message-id",
+    id,
+    "--status",
+    code === 0 ? "success" : "rolled-back",
+    "--version",
+    version,
+    "--title",
+    `${project} to dev-cloud`,
+    "--details",
+    code === 0
+      ? "healthy"
+      : "the new release did not turn healthy: previous release restored by digest",
+  );
+  return code;
+}
 
 async function step(
   name: string,
@@ -74,6 +157,7 @@ async function version(): Promise<string> {
   return (await r.text()).trim();
 }
 
+/** The backend container and the digest it runs. */
 async function running(remote: Remote): Promise<{ id: string; digest: string }> {
   const id = (
     await remote.run(
@@ -84,6 +168,8 @@ async function running(remote: Remote): Promise<{ id: string; digest: string }> 
         "--no-trunc",
         "--filter",
         `label=com.docker.compose.project=${project}`,
+        "--filter",
+        "label=com.docker.compose.service=backend",
       ),
     )
   ).stdout.trim();
@@ -173,6 +259,20 @@ try {
     };
   });
 
+  await step(
+    "Discord notices",
+    "one message per deploy, edited from started to its outcome",
+    async () => {
+      const messages = [...discord.messages.values()];
+      const colours = messages.map((m) => (m.embeds[0] as { color?: number } | undefined)?.color);
+      const edited = messages.every((m) => m.edited_timestamp !== null);
+      return {
+        ok: messages.length === 4 && edited && new Set(colours).size === 2,
+        note: `${messages.length} messages, ${edited ? "all" : "not all"} edited to their outcome`,
+      };
+    },
+  );
+
   await step("Releases on the host", "the broken build is recorded as failed", async () => {
     const code = await smoker("releases", "--project-name", project);
     const failed = (await listReleases(remote, `/opt/${project}`)).filter(
@@ -185,6 +285,7 @@ try {
   });
 } finally {
   remote.close();
+  await discord.close();
 }
 
 console.log("\nTimeline");

@@ -149,10 +149,15 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         const running = new Map(
           (await captureRunning(remote, project)).map((r) => [r.service, r.imageId]),
         );
+        // The running release: what runs is exactly its services at its images (a failed
+        // release's record may lack the service that never came up).
+        const runs = (services: { service: string; imageId?: string | undefined }[]) =>
+          services.length === running.size &&
+          services.every((s) => running.get(s.service) === s.imageId);
         report.table([
           ["release", "version", "status", "services"],
           ...records.map((r) => [
-            `${r.services.length > 0 && r.services.every((s) => running.get(s.service) === s.imageId) ? "* " : "  "}${r.id}`,
+            `${runs(r.services) ? "* " : "  "}${r.id}`,
             r.version,
             r.status,
             r.services
