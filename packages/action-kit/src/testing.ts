@@ -2,10 +2,11 @@
  * Runs an action the way a runner does, for tests: INPUT_* variables, GITHUB_OUTPUT,
  * GITHUB_STATE and GITHUB_STEP_SUMMARY files, the step log, and the exit code.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { constants, tmpdir } from "node:os";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { promisify } from "node:util";
 import * as core from "@actions/core";
 import { captureOutput } from "./internal/capture.js";
 import { type Annotation, parseCommands } from "./internal/commands.js";
@@ -314,6 +315,47 @@ export async function withTempDir<T>(
       await writeFile(target, content);
     }
     return await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export interface Certificate {
+  cert: string;
+  key: string;
+}
+
+/**
+ * A fresh self-signed P-256 certificate (valid two days), made by openssl: for the local TLS
+ * servers and simulators tests talk to. Default: CN=localhost for 127.0.0.1.
+ */
+export async function selfSignedCertificate(
+  options: { subject?: string; altNames?: string } = {},
+): Promise<Certificate> {
+  const dir = await mkdtemp(join(tmpdir(), "smoker-tls-"));
+  try {
+    const key = join(dir, "key.pem");
+    const cert = join(dir, "cert.pem");
+    await promisify(execFile)("openssl", [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-subj",
+      options.subject ?? "/CN=localhost",
+      "-addext",
+      `subjectAltName=${options.altNames ?? "IP:127.0.0.1"}`,
+      "-days",
+      "2",
+      "-keyout",
+      key,
+      "-out",
+      cert,
+    ]);
+    return { cert: await readFile(cert, "utf8"), key: await readFile(key, "utf8") };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -2,14 +2,12 @@
  * Local HTTP(S) servers for tests of health checks: each answers from a script, counts what it
  * received, and closes every connection (hanging ones included) when the test is done.
  */
-import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { createServer as createHttpServer, type IncomingMessage, type Server } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { type AddressInfo, createServer as createTcpServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { promisify } from "node:util";
+import { type Certificate, selfSignedCertificate } from "@smoker/action-kit/testing";
+
+export { type Certificate, selfSignedCertificate };
 
 /** What the server does with one request: answer it, or never answer ("hang"). */
 export type Reply = { status?: number; body?: string; headers?: Record<string, string> } | "hang";
@@ -25,11 +23,6 @@ export interface TestServer {
   /** performance.now() of each request, in order. */
   readonly times: readonly number[];
   close(): Promise<void>;
-}
-
-export interface Certificate {
-  cert: string;
-  key: string;
 }
 
 function serve(server: Server, script: Script, scheme: string): Promise<TestServer> {
@@ -73,37 +66,6 @@ export function startTlsServer(certificate: Certificate, script: Script): Promis
     script,
     "https",
   );
-}
-
-/** A fresh self-signed P-256 certificate for localhost and 127.0.0.1, made by openssl. */
-export async function selfSignedCertificate(): Promise<Certificate> {
-  const dir = await mkdtemp(join(tmpdir(), "smoker-tls-"));
-  try {
-    const key = join(dir, "key.pem");
-    const cert = join(dir, "cert.pem");
-    await promisify(execFile)("openssl", [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
-      "-subj",
-      "/CN=localhost",
-      "-addext",
-      "subjectAltName=IP:127.0.0.1",
-      "-days",
-      "1",
-      "-keyout",
-      key,
-      "-out",
-      cert,
-    ]);
-    return { cert: await readFile(cert, "utf8"), key: await readFile(key, "utf8") };
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
 }
 
 /** A port on 127.0.0.1 that nothing listens on (it was free a moment ago): connecting is refused. */

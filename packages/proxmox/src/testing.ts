@@ -1,17 +1,10 @@
-/**
- * A recording HTTPS server for the client's unit tests: it answers from a handler and keeps
- * every request exactly as received (method, path below /api2/json, query, raw body, headers),
- * and counts TLS connections, so a test can tell "connected" from "sent a request".
- */
-import { execFile } from "node:child_process";
 import { X509Certificate } from "node:crypto";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer } from "node:https";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { promisify } from "node:util";
+import { type Certificate, selfSignedCertificate } from "@smoker/action-kit/testing";
+
+export type { Certificate };
 
 export interface Recorded {
   method: string;
@@ -45,41 +38,9 @@ export interface RecordingServer {
   close(): Promise<void>;
 }
 
-export interface Certificate {
-  cert: string;
-  key: string;
-}
-
-/** A fresh self-signed certificate for 127.0.0.1, made by openssl. */
-export async function selfSigned(): Promise<Certificate> {
-  const dir = await mkdtemp(join(tmpdir(), "smoker-pve-tls-"));
-  try {
-    await promisify(execFile)("openssl", [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
-      "-subj",
-      "/CN=pve",
-      "-addext",
-      "subjectAltName=IP:127.0.0.1",
-      "-days",
-      "1",
-      "-keyout",
-      join(dir, "key.pem"),
-      "-out",
-      join(dir, "cert.pem"),
-    ]);
-    return {
-      cert: await readFile(join(dir, "cert.pem"), "utf8"),
-      key: await readFile(join(dir, "key.pem"), "utf8"),
-    };
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+/** A fresh self-signed certificate for 127.0.0.1. */
+export function selfSigned(): Promise<Certificate> {
+  return selfSignedCertificate({ subject: "/CN=pve" });
 }
 
 export async function startRecordingServer(

@@ -1,15 +1,11 @@
 // A stateful Proxmox VE API server for tests: HTTPS with a self-signed certificate, API-token
 // auth, every request validated against the PVE 9.1 schema (test/fixtures/proxmox), guests,
 // snapshots, backups and asynchronous tasks. What it does and why is in README.md beside it.
-import { execFile } from "node:child_process";
 import { X509Certificate } from "node:crypto";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { promisify } from "node:util";
+import { selfSignedCertificate } from "@smoker/action-kit/testing";
 import type { PveSimulator, SimOptions, SimRequest, SimToken } from "./api.js";
 import { ApiError, type Call, type Caller, PveNode } from "./pve.js";
 import {
@@ -22,8 +18,6 @@ import {
 import { TaskRunner } from "./tasks.js";
 
 export type { PveSimulator, SimGuest, SimOptions, SimRequest, SimToken } from "./api.js";
-
-const run = promisify(execFile);
 
 /** Volume ids of the container templates in storage "local" unless SimOptions.templates says. */
 export const DEFAULT_TEMPLATES = [
@@ -61,37 +55,6 @@ const ALL_PRIVS = [
   "VM.Snapshot",
   "VM.Snapshot.Rollback",
 ];
-
-async function selfSignedCertificate(): Promise<{ key: string; cert: string }> {
-  const dir = await mkdtemp(join(tmpdir(), "pve-sim-"));
-  try {
-    await run("openssl", [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
-      "-keyout",
-      join(dir, "key.pem"),
-      "-out",
-      join(dir, "cert.pem"),
-      "-days",
-      "2",
-      "-subj",
-      "/OU=PVE Cluster Node/O=Proxmox Virtual Environment/CN=pve-sim",
-      "-addext",
-      "subjectAltName=IP:127.0.0.1,DNS:localhost",
-    ]);
-    return {
-      key: await readFile(join(dir, "key.pem"), "utf8"),
-      cert: await readFile(join(dir, "cert.pem"), "utf8"),
-    };
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
 
 /** The token behind an Authorization header, parsed as pve-http-server's extract_auth_value. */
 function parseToken(header: string | undefined): { id: string; secret: string } | undefined {
@@ -190,7 +153,10 @@ class Simulator implements PveSimulator {
   }
 
   async listen(): Promise<void> {
-    const { key, cert } = await selfSignedCertificate();
+    const { key, cert } = await selfSignedCertificate({
+      subject: "/OU=PVE Cluster Node/O=Proxmox Virtual Environment/CN=pve-sim",
+      altNames: "IP:127.0.0.1,DNS:localhost",
+    });
     this.certificate = cert;
     this.fingerprint = new X509Certificate(cert).fingerprint256;
     this.server = createServer({ key, cert }, (req, res) => {
