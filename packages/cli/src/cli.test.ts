@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { main, parseFlags } from "./cli.js";
+import { main, parseFlags, sourceFrom } from "./cli.js";
 
 function io(cwd = process.cwd()) {
   const out: string[] = [];
@@ -86,6 +86,29 @@ describe("commands", () => {
     const run = io();
     expect(await main(["deplo"], run.io)).toBe(2);
     expect(run.err.join("")).toContain("unknown command");
+  });
+});
+
+describe("inputs from flags and files", () => {
+  test("any input from --NAME-file (one line loses its line break); secrets from files only", () => {
+    const dir = mkdtempSync(join(tmpdir(), "smoker-cli-"));
+    writeFileSync(join(dir, "token"), "s3cret\n");
+    writeFileSync(join(dir, "key"), "-----BEGIN KEY-----\nabc\n-----END KEY-----\n");
+    const source = sourceFrom(
+      {
+        "token-secret-file": "token",
+        "private-key-file": "key",
+        passphrase: "typed-on-the-command-line",
+        version: "1.0.0",
+        "version-file": "token",
+      },
+      dir,
+    );
+    expect(source("token-secret")).toBe("s3cret");
+    expect(source("private-key")).toBe("-----BEGIN KEY-----\nabc\n-----END KEY-----\n");
+    expect(source("passphrase")).toBe("");
+    expect(source("version")).toBe("s3cret");
+    expect(source("host")).toBe("");
   });
 });
 

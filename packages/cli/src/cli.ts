@@ -207,25 +207,28 @@ export function parseFlags(args: string[], cwd: string): Record<string, string> 
   return flags;
 }
 
+/** Inputs of the actions that are secrets: the CLI reads them from files only. */
+export const SECRET_INPUTS = new Set([
+  "private-key",
+  "passphrase",
+  "env",
+  "webhook-url",
+  "token-secret",
+  "watchtower-token",
+]);
+
 /** Inputs by their action names; secrets come from files, never from flag values. */
-function sourceFrom(flags: Record<string, string>, cwd: string): InputSource {
-  const file = (name: string) =>
-    flags[name] ? readFileSync(resolve(cwd, flags[name]), "utf8") : "";
+export function sourceFrom(flags: Record<string, string>, cwd: string): InputSource {
   return (name) => {
-    switch (name) {
-      case "private-key":
-        return file("private-key-file");
-      case "passphrase":
-        return file("passphrase-file").trim();
-      case "known-hosts":
-        return flags["known-hosts-file"] ? file("known-hosts-file") : "";
-      case "env":
-        return file("env-file");
-      case "webhook-url":
-        return file("webhook-url-file").trim();
-      default:
-        return flags[name] ?? "";
+    // Any input can come from a file (--NAME-file): its text, or its one line without the
+    // line break (a passphrase or token must not end in one).
+    const path = flags[`${name}-file`];
+    if (path) {
+      const text = readFileSync(resolve(cwd, path), "utf8");
+      return /^[^\n]*\n?$/.test(text) ? text.trimEnd() : text;
     }
+    // A secret on the command line would be in the shell's history and every process list.
+    return SECRET_INPUTS.has(name) ? "" : (flags[name] ?? "");
   };
 }
 
