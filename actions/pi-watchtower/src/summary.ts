@@ -1,7 +1,7 @@
 import * as core from "@actions/core";
 import type { DeviceOutcome } from "@smoker/watchtower";
 
-const ICON = { updated: "✅", pending: "⏳", failed: "❌", skipped: "⏭️" } as const;
+const ICON = { updated: "✅", online: "🟢", pending: "⏳", failed: "❌", skipped: "⏭️" } as const;
 
 /** Job summary: one row per device. */
 export async function writeSummary(
@@ -11,7 +11,7 @@ export async function writeSummary(
   const count = (s: string) => outcomes.filter((o) => o.state === s).length;
   await core.summary
     .addHeading(
-      `pi-watchtower ${mode}: ${count("updated")} ${mode === "status" ? "online" : "done"}, ${count("pending")} pending, ${count("failed")} failed${count("skipped") ? `, ${count("skipped")} skipped` : ""}`,
+      `pi-watchtower ${mode}: ${mode === "status" ? `${count("online")} online` : `${count("updated")} done`}, ${count("pending")} pending, ${count("failed")} failed${count("skipped") ? `, ${count("skipped")} skipped` : ""}`,
       3,
     )
     .addTable([

@@ -82,6 +82,17 @@ describe("commands", () => {
     expect([...run.out, ...run.err].join("")).not.toMatch(/add-mask|secretmaterial/);
   });
 
+  test.each([
+    ["funnel", /Input "(host|config)"/],
+    ["fleet", /Input "(private-key|devices|mode)"/],
+    ["provision", /api-url|token/],
+  ])("smoker %s is routed to its command: missing input is named", async (command, input) => {
+    const run = io();
+    expect(await main([command], run.io)).toBe(1);
+    expect(run.err.join("")).not.toContain("unknown command");
+    expect(run.err.join("")).toMatch(input);
+  });
+
   test("an unknown command prints the usage and exits 2", async () => {
     const run = io();
     expect(await main(["deplo"], run.io)).toBe(2);

@@ -16,6 +16,9 @@ import {
 import { notify, readNotifyInputs } from "@smoker/discord";
 import { checksFromUrls, waitUntilHealthy } from "@smoker/health";
 import { connect, connectOptionsFrom, getConnectionInputs, type Remote } from "@smoker/remote";
+import { fleetCommand, fleetUsage } from "./fleet.js";
+import { funnelCommand, funnelUsage } from "./funnel.js";
+import { provisionCommand, provisionUsage } from "./provision.js";
 import { type Output, terminalReporter } from "./reporter.js";
 
 /** `smoker health` takes the health-gate inputs it needs, parsed the same way. */
@@ -38,9 +41,13 @@ comma-separated values.
   lock       show who holds the deploy lock (--project-name)
   notify     discord-notify: post (or, with --message-id, edit) a deploy notice
              (--webhook-url-file, --status, --environment, --version, --details, ...)
+${funnelUsage}
+${fleetUsage}
+${provisionUsage}
 
 Connection: --host --port --username --host-fingerprint | --known-hosts-file,
   --private-key-file (the key never goes on the command line), --passphrase-file.
+Any input can be read from a file with --NAME-file; secret inputs only from files.
 Secrets for the stack: --env-file FILE (KEY=VALUE lines, written to the host's .env as 0600).
 Config: --config FILE (JSON: {"targets": {"dev": {"host": ..., "host-fingerprint": ...,
   "private-key-file": ...}}}) with --target NAME; flags win over the config.
@@ -127,6 +134,12 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         io.out(`message ${id}\n`);
         return 0;
       }
+      case "funnel":
+        return await funnelCommand(source, io, report);
+      case "fleet":
+        return await fleetCommand(source, io, report);
+      case "provision":
+        return await provisionCommand(source, io, report);
       case "releases":
       case "lock": {
         const project = flags["project-name"];

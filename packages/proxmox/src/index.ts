@@ -37,6 +37,23 @@ export {
   planGuests,
 } from "./guests.js";
 export {
+  MODES,
+  type Mode,
+  type ProvisionInputs,
+  type ProvisionSettings,
+  provisionInputSpec,
+  type ReadProvisionOptions,
+  readProvisionInputs,
+} from "./inputs.js";
+export {
+  type BackupOutput,
+  type GuestOutput,
+  type ProvisionReporter,
+  type ProvisionResult,
+  provision,
+} from "./provision.js";
+export { CHANGE_HEADER, changeRows, planSummary, textTable, unmanagedLine } from "./report.js";
+export {
   backupGuest,
   type GuestRef,
   listSnapshots,

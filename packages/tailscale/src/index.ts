@@ -7,6 +7,13 @@ export {
   parseDesired,
 } from "./desired.js";
 export {
+  type FunnelInputs,
+  type FunnelSettings,
+  type FunnelVerifySettings,
+  funnelInputSpec,
+  readFunnelInputs,
+} from "./inputs.js";
+export {
   allowedFunnelPorts,
   checkFunnelAllowed,
   type NodeStatus,
@@ -24,6 +31,7 @@ export {
   type Step,
   urlOf,
 } from "./plan.js";
+export { applyFunnelConfig, FunnelVerifyError, verifyPublicUrls } from "./publish.js";
 export { type ReconcileResult, type Reporter, reconcile } from "./reconcile.js";
 export {
   type CurrentEntry,
@@ -31,3 +39,4 @@ export {
   parseServeConfig,
   type ServeConfig,
 } from "./serve-config.js";
+export { describe as describeProbe, type VerifyOptions, verifyUrls } from "./verify.js";

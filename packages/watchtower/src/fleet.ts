@@ -1,6 +1,7 @@
 import type { Device } from "./devices.js";
 
-export type DeviceState = "updated" | "pending" | "failed" | "skipped";
+/** updated: updated (update) or set up (setup); online: answered (status). */
+export type DeviceState = "updated" | "online" | "pending" | "failed" | "skipped";
 
 export interface DeviceOutcome<T> {
   device: Device;

@@ -14,6 +14,13 @@ export {
 export { type DeviceFacts, type DeviceProject, PINS_FILE, parseFacts } from "./device.js";
 export { type Device, DeviceListError, devicesFromList, devicesWithTag } from "./devices.js";
 export { type DeviceOutcome, type DeviceState, type FleetOptions, runFleet } from "./fleet.js";
+export {
+  readWatchtowerInputs,
+  resolveDevices,
+  type WatchtowerInputs,
+  watchtowerInputSpec,
+} from "./inputs.js";
+export { type FleetRun, fleetFailure, fleetOutputs, runWatchtower } from "./run.js";
 export { type SetupResult, type SetupSettings, setupDevice } from "./setup.js";
 export {
   type DeviceStatus,

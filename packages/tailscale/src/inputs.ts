@@ -13,7 +13,7 @@ import {
   connectOptionsFrom,
   type RemoteLog,
 } from "@smoker/remote";
-import { ConfigError, type DesiredEntry, parseDesired } from "@smoker/tailscale";
+import { ConfigError, type DesiredEntry, parseDesired } from "./desired.js";
 
 /** An input parsed by `parse`, which throws InputError itself. */
 function parsedWith<T>(kind: string, parse: (raw: string) => T): InputDef<T, false> {
@@ -22,8 +22,11 @@ function parsedWith<T>(kind: string, parse: (raw: string) => T): InputDef<T, fal
 
 const ADDRESS = /^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,252}$/;
 
-/** The inputs of action.yml, by their names there. Every one is parsed before anything connects. */
-export const spec = {
+/**
+ * The inputs of funnel-config's action.yml, by their names there (the smoker CLI's funnel flags
+ * too). Every one is parsed before anything connects.
+ */
+export const funnelInputSpec = {
   ...connectionInputs,
   // Parsed from the raw text: trimming would shift the first line of an indented YAML block.
   config: parsedWith("config", (raw): DesiredEntry[] => {
@@ -49,20 +52,31 @@ export const spec = {
   }),
 } as const;
 
-export type ActionInputs = Inputs<typeof spec>;
+export type FunnelInputs = Inputs<typeof funnelInputSpec>;
 
 export interface FunnelSettings {
   connection: ConnectOptions;
   desired: DesiredEntry[];
   resetOthers: boolean;
-  verify:
-    | { timeoutMs: number; address: string | undefined; caCertificate: string | undefined }
-    | undefined;
+  verify: FunnelVerifySettings | undefined;
 }
 
-/** Reads and checks every input; throws InputError before anything connects. */
-export function readInputs(source?: InputSource, log?: RemoteLog): FunnelSettings {
-  const i = getInputs(spec, source);
+export interface FunnelVerifySettings {
+  timeoutMs: number;
+  address: string | undefined;
+  caCertificate: string | undefined;
+}
+
+/**
+ * Reads and checks every input; throws InputError before anything connects. `mask: false` is
+ * for the CLI: outside a runner `::add-mask::` would print the secret itself.
+ */
+export function readFunnelInputs(
+  source?: InputSource,
+  log?: RemoteLog,
+  options: { mask?: boolean } = {},
+): FunnelSettings {
+  const i = getInputs(funnelInputSpec, source, options);
   if (i.config === undefined) {
     throw new InputError("config", "is required: the list of ports to serve", {
       hint: "For example:\nconfig: |\n  - port: 443\n    target: 80\n    funnel: true",

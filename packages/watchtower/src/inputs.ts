@@ -1,23 +1,15 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { getInputs, InputError, type InputSource, input } from "@smoker/action-kit";
-
+import { PROJECT_DIR_RULE, PROJECT_NAME_RULE, projectDirProblem } from "@smoker/deploy";
 import {
   type ConnectOptions,
   connectionInputs,
   connectOptionsFrom,
   type RemoteLog,
 } from "@smoker/remote";
-import {
-  type Device,
-  DeviceListError,
-  type DeviceProject,
-  devicesFromList,
-  devicesWithTag,
-  PROJECT_DIR_RULE,
-  PROJECT_NAME_RULE,
-  projectDirProblem,
-} from "@smoker/watchtower";
+import type { DeviceProject } from "./device.js";
+import { type Device, DeviceListError, devicesFromList, devicesWithTag } from "./devices.js";
 
 const { host: _host, ...connection } = connectionInputs;
 const HOST = /^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,252}$/;
@@ -25,7 +17,8 @@ const IMAGE_REF = /^[A-Za-z0-9][A-Za-z0-9._/:@-]{0,254}$/;
 const SERVICE = /^[a-zA-Z0-9._][a-zA-Z0-9._-]*$/;
 const FILE = /^[A-Za-z0-9._][A-Za-z0-9._/-]{0,254}$/;
 
-export const spec = {
+/** pi-watchtower's inputs (the CLI's `smoker fleet` flags have the same names). */
+export const watchtowerInputSpec = {
   mode: input.enum(["setup", "update", "status"] as const, { default: "update" }),
   devices: input.list({}),
   "devices-tag": input.string({ pattern: /tag:[a-z0-9][a-z0-9-]{0,62}/ }),
@@ -48,7 +41,7 @@ export const spec = {
   "max-failures": input.integer({ default: 0, min: 0, max: 10_000 }),
 } as const;
 
-export interface ActionInputs {
+export interface WatchtowerInputs {
   mode: "setup" | "update" | "status";
   devices: Device[] | { tag: string };
   connect: (address: string) => ConnectOptions;
@@ -68,9 +61,16 @@ export interface ActionInputs {
   maxFailures: number;
 }
 
-/** Every input read and checked before anything connects. */
-export function readInputs(source?: InputSource, log?: RemoteLog): ActionInputs {
-  const i = getInputs(spec, source);
+/**
+ * Every input read and checked before anything connects. `mask: false` is for the CLI: outside
+ * a runner `::add-mask::` would print the token itself.
+ */
+export function readWatchtowerInputs(
+  source?: InputSource,
+  log?: RemoteLog,
+  options: { mask?: boolean } = {},
+): WatchtowerInputs {
+  const i = getInputs(watchtowerInputSpec, source, options);
   const list = i.devices ?? [];
   const tag = i["devices-tag"];
   if (list.length === 0 && tag === undefined) {
@@ -154,7 +154,7 @@ export function readInputs(source?: InputSource, log?: RemoteLog): ActionInputs 
 }
 
 /** Resolves devices-tag through `tailscale status --json` on the runner. */
-export async function resolveDevices(devices: ActionInputs["devices"]): Promise<Device[]> {
+export async function resolveDevices(devices: WatchtowerInputs["devices"]): Promise<Device[]> {
   if (Array.isArray(devices)) return devices;
   let stdout: string;
   try {

@@ -1,4 +1,4 @@
-import type { Change, NodeGuest, NodePlan } from "@smoker/proxmox";
+import type { Change, NodeGuest, NodePlan } from "./guests.js";
 
 /** One row per change: guest, vmid, action, what, from, to. */
 export function changeRows(changes: readonly Change[]): string[][] {

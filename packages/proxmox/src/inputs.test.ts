@@ -3,7 +3,7 @@ import { InputError } from "@smoker/action-kit";
 import { withTempDir } from "@smoker/action-kit/testing";
 import { describe, expect, test } from "vitest";
 import { parse as parseYaml } from "yaml";
-import { readInputs, spec } from "./inputs.js";
+import { provisionInputSpec, readProvisionInputs } from "./inputs.js";
 
 const FP = Array.from({ length: 32 }, () => "ab").join(":");
 const root = new URL("../../..", import.meta.url).pathname;
@@ -15,7 +15,23 @@ const base: Record<string, string> = {
   "tls-fingerprint": FP,
 };
 const read = (extra: Record<string, string>) =>
-  readInputs((name) => ({ ...base, ...extra })[name] ?? "", { GITHUB_WORKSPACE: root });
+  readProvisionInputs((name) => ({ ...base, ...extra })[name] ?? "", { workspace: root });
+
+/** What `fn` writes to stdout (where @actions/core puts workflow commands such as add-mask). */
+function printed(fn: () => unknown): string {
+  const chunks: string[] = [];
+  const write = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((chunk: string | Uint8Array) => {
+    chunks.push(String(chunk));
+    return true;
+  }) as typeof process.stdout.write;
+  try {
+    fn();
+  } finally {
+    process.stdout.write = write;
+  }
+  return chunks.join("");
+}
 
 function inputError(extra: Record<string, string>): InputError {
   try {
@@ -27,7 +43,7 @@ function inputError(extra: Record<string, string>): InputError {
   throw new Error("no error");
 }
 
-describe("readInputs", () => {
+describe("readProvisionInputs", () => {
   test("defaults: plan of the repository's spec, fingerprint upper-cased", () => {
     const s = read({});
     expect(s).toMatchObject({
@@ -85,9 +101,26 @@ describe("readInputs", () => {
   });
 
   test("every input of action.yml is in the spec and the other way round", () => {
-    const yml = parseYaml(readFileSync(new URL("../action.yml", import.meta.url), "utf8")) as {
+    const yml = parseYaml(
+      readFileSync(
+        new URL("../../../actions/provision-proxmox/action.yml", import.meta.url),
+        "utf8",
+      ),
+    ) as {
       inputs: Record<string, unknown>;
     };
-    expect(Object.keys(yml.inputs).sort()).toEqual(Object.keys(spec).sort());
+    expect(Object.keys(yml.inputs).sort()).toEqual(Object.keys(provisionInputSpec).sort());
+  });
+
+  test("masks the token secret in a runner, and never with mask: false (the CLI)", () => {
+    const source = (name: string) => base[name] ?? "";
+    const masked = printed(() => readProvisionInputs(source, { workspace: root }));
+    expect(masked).toContain(`::add-mask::${base["token-secret"]}`);
+    const cli = printed(() => {
+      const s = readProvisionInputs(source, { workspace: root, mask: false });
+      expect(s.tokenSecret).toBe(base["token-secret"]);
+    });
+    expect(cli).not.toContain("add-mask");
+    expect(cli).not.toContain(base["token-secret"]);
   });
 });

@@ -8,15 +8,10 @@ import {
   type Inputs,
   input,
 } from "@smoker/action-kit";
-import {
-  type GuestSpec,
-  parseFingerprint,
-  parseGuestsSpec,
-  parsePemCertificates,
-  SpecError,
-  snapshotName,
-  type TlsTrust,
-} from "@smoker/proxmox";
+import { SpecError } from "./errors.js";
+import { snapshotName } from "./snapshots.js";
+import { type GuestSpec, parseGuestsSpec } from "./spec.js";
+import { parseFingerprint, parsePemCertificates, type TlsTrust } from "./tls.js";
 
 export const MODES = ["plan", "apply", "snapshot", "rollback-snapshot", "backup"] as const;
 export type Mode = (typeof MODES)[number];
@@ -31,8 +26,11 @@ const TOKEN_ID = /[^\s:@!]+@[A-Za-z][A-Za-z0-9._-]*![A-Za-z][A-Za-z0-9._-]+/;
 // pve-node: a host name label.
 const NODE = /[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?/;
 
-/** The inputs of action.yml, by their names there. Every one is parsed before any request. */
-export const spec = {
+/**
+ * The inputs of provision-proxmox's action.yml, by their names there (the smoker CLI's
+ * `provision` flags too). Every one is parsed before any request.
+ */
+export const provisionInputSpec = {
   mode: input.enum(MODES, { default: "plan" }),
   "api-url": parsedWith("api-url", (raw): string => {
     const text = raw.trim();
@@ -90,9 +88,9 @@ export const spec = {
   "task-timeout": input.duration({ default: "30m", min: "1s", max: "12h" }),
 } as const;
 
-export type ActionInputs = Inputs<typeof spec>;
+export type ProvisionInputs = Inputs<typeof provisionInputSpec>;
 
-export interface Settings {
+export interface ProvisionSettings {
   mode: Mode;
   apiUrl: string;
   tokenId: string;
@@ -114,7 +112,7 @@ export interface Settings {
   taskTimeoutMs: number;
 }
 
-function trustFrom(i: ActionInputs): TlsTrust {
+function trustFrom(i: ProvisionInputs): TlsTrust {
   const chosen = [
     i["tls-fingerprint"] !== undefined ? "tls-fingerprint" : undefined,
     i["ca-certificate"] !== undefined ? "ca-certificate" : undefined,
@@ -180,16 +178,29 @@ function selectGuests(
   });
 }
 
+export interface ReadProvisionOptions {
+  /**
+   * Mask the token secret (core.setSecret). Default true; the CLI passes false, since outside a
+   * runner `::add-mask::` would print the secret itself.
+   */
+  mask?: boolean;
+  /** Where a relative `spec` path starts: default GITHUB_WORKSPACE, else the current directory. */
+  workspace?: string;
+}
+
 /** Reads and checks every input, and the spec file; throws InputError before any request. */
-export function readInputs(source?: InputSource, env: NodeJS.ProcessEnv = process.env): Settings {
-  const i = getInputs(spec, source);
+export function readProvisionInputs(
+  source?: InputSource,
+  options: ReadProvisionOptions = {},
+): ProvisionSettings {
+  const i = getInputs(provisionInputSpec, source, { mask: options.mask ?? true });
   if (i["api-url"] === undefined) {
     throw new InputError("api-url", "is required", {
       hint: "The node's API, e.g. https://pve.example.lan:8006/api2/json",
     });
   }
   const trust = trustFrom(i);
-  const workspace = env.GITHUB_WORKSPACE ?? process.cwd();
+  const workspace = options.workspace ?? process.env.GITHUB_WORKSPACE ?? process.cwd();
   const { guests: allGuests } = readSpec(i.spec, workspace);
   const guests = selectGuests(allGuests, i.guests, i.spec);
   if (i.mode !== "snapshot" && i.mode !== "rollback-snapshot") {
