@@ -135,7 +135,29 @@ describe("failures are failures", () => {
     const started = Date.now();
     const refused = await connect(options(h, { connectTimeoutMs: 2_000 })).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(ConnectError);
+    expect((refused as ConnectError).reason).toBe("unreachable");
     expect(Date.now() - started).toBeLessThan(2_000 + 2_000);
+  });
+
+  test("a port that hangs up without speaking SSH is 'not-ssh', not a timeout", async () => {
+    const { createServer } = await import("node:net");
+    const server = createServer((socket) => socket.destroy()).listen(0, "127.0.0.1");
+    await new Promise((r) => server.once("listening", r));
+    const { port } = server.address() as { port: number };
+    try {
+      const error = await connect({
+        ...options(host("dev-cloud")),
+        host: "127.0.0.1",
+        port,
+        connectTimeoutMs: 10_000,
+      }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ConnectError);
+      expect((error as ConnectError).reason).toBe("not-ssh");
+      expect((error as Error).message).toMatch(/closed the connection before the SSH handshake/);
+      expect((error as Error).message).not.toMatch(/did not answer/);
+    } finally {
+      server.close();
+    }
   });
 
   test("a host whose sshd is stopped is refused at once, with a hint", async () => {
@@ -143,6 +165,7 @@ describe("failures are failures", () => {
     const error = await connect(options(host("prod-cloud"))).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConnectError);
     expect((error as Error).message).toMatch(/refused/);
+    expect((error as ConnectError).reason).toBe("unreachable");
     expect((error as ConnectError).hint).toMatch(/sshd/);
   });
 

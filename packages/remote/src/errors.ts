@@ -20,9 +20,23 @@ export class HostKeyError extends RemoteError {
   }
 }
 
+/**
+ * Why a connection did not come up. "unreachable": no answer in time, refused, or no route
+ * (the host is off or away: worth trying later); the others need someone to fix something.
+ */
+export type ConnectFailure = "unreachable" | "not-ssh" | "login" | "key" | "other";
+
 /** TCP connect, handshake or authentication did not complete. */
 export class ConnectError extends RemoteError {
   override name = "ConnectError";
+  readonly reason: ConnectFailure;
+  constructor(
+    message: string,
+    options: { hint?: string; cause?: unknown; reason?: ConnectFailure } = {},
+  ) {
+    super(message, options);
+    this.reason = options.reason ?? "other";
+  }
 }
 
 /** The connection died (keepalive timeout, reset, host gone) while it was in use. */

@@ -16,6 +16,7 @@ export {
 export {
   CommandTimeoutError,
   ConnectError,
+  type ConnectFailure,
   ConnectionLostError,
   HostKeyError,
   RemoteCommandError,

@@ -171,18 +171,36 @@ function describeConnectFailure(
     return new ConnectError(`SSH to ${where} was refused`, {
       hint: "Is sshd running on the host and listening on that port? Check the host and port inputs.",
       cause: error,
+      reason: "unreachable",
     });
   }
-  if (/timed out|ETIMEDOUT|handshake/i.test(raw) || elapsedMs >= timeout) {
+  if (/timed out|ETIMEDOUT/i.test(raw) || elapsedMs >= timeout) {
     return new ConnectError(`SSH to ${where} did not answer within ${timeout} ms`, {
       hint: "The host may be down or unreachable from this runner (is it on the tailnet?). Raise connect-timeout only if the network is merely slow.",
       cause: error,
+      reason: "unreachable",
+    });
+  }
+  if (code === "EHOSTUNREACH" || code === "ENETUNREACH" || code === "ECONNRESET") {
+    return new ConnectError(`SSH to ${where} failed: ${raw}`, {
+      hint: "The host is unreachable from this runner (is it on the tailnet, and up?).",
+      cause: error,
+      reason: "unreachable",
+    });
+  }
+  if (/handshake/i.test(raw)) {
+    // ssh2's "Connection lost before handshake": something answered, then hung up at once.
+    return new ConnectError(`SSH to ${where} closed the connection before the SSH handshake`, {
+      hint: "Something listens on that port but does not speak SSH (or drops this client at once, e.g. MaxStartups or a firewall): check the port input.",
+      cause: error,
+      reason: "not-ssh",
     });
   }
   if (/passphrase|encrypted/i.test(raw)) {
     return new ConnectError(`The private key for ${where} could not be decrypted: ${raw}`, {
       hint: "Set the passphrase input to the key's passphrase, or use a key without one.",
       cause: error,
+      reason: "key",
     });
   }
   if (/authentication methods failed/i.test(raw)) {
@@ -191,6 +209,7 @@ function describeConnectFailure(
       {
         hint: "Add the public half of private-key to the user's ~/.ssh/authorized_keys on the host, and check the username input.",
         cause: error,
+        reason: "login",
       },
     );
   }
@@ -198,6 +217,7 @@ function describeConnectFailure(
     return new ConnectError(`The private-key input could not be read: ${raw}`, {
       hint: "Paste the whole key, including the BEGIN and END lines, as a secret.",
       cause: error,
+      reason: "key",
     });
   }
   return new ConnectError(`SSH to ${where} failed: ${raw}`, { cause: error });

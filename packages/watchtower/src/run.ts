@@ -25,10 +25,7 @@ export interface FleetRun {
 /** Unreachable within connect-timeout (or refused): Watchtower will update it when it is back. */
 function isOffline(error: unknown): boolean {
   if (error instanceof ConnectionLostError) return true;
-  return (
-    error instanceof ConnectError &&
-    /did not answer within|was refused|ECONNRESET|EHOSTUNREACH|ENETUNREACH/.test(error.message)
-  );
+  return error instanceof ConnectError && error.reason === "unreachable";
 }
 
 /**
