@@ -25,7 +25,7 @@ interface Guest {
   status: string;
   template?: boolean;
   config: Config;
-  snapshots?: Array<{ name: string; snaptime: number }>;
+  snapshots?: Array<{ name: string; snaptime: number; parent?: string }>;
 }
 
 /** Just enough of a node to answer what the operations ask; every task ends OK. */
@@ -319,6 +319,31 @@ describe("snapshots and backups", () => {
       "POST /nodes/pve/lxc/104/snapshot snapname=pre-deploy-1-4-0&description=smoker%3A%20before%201.4.0",
       "DELETE /nodes/pve/lxc/104/snapshot/pre-deploy-1-0-0",
     ]);
+  });
+
+  test("snapshots taken within one second are ordered by their parents", async () => {
+    guests = new Map([
+      [
+        104,
+        {
+          type: "lxc",
+          status: "running",
+          config: {},
+          // Listed in no particular order, all with the same snaptime (it has whole seconds).
+          snapshots: [
+            { name: "pre-deploy-1-2-0", snaptime: 500, parent: "pre-deploy-1-1-0" },
+            { name: "pre-deploy-1-0-0", snaptime: 500 },
+            { name: "pre-deploy-1-1-0", snaptime: 500, parent: "pre-deploy-1-0-0" },
+          ],
+        },
+      ],
+    ]);
+    const result = await takeSnapshot(client, "pve", ct, "pre-deploy-1-2-0", {
+      keep: 2,
+      description: "smoker: before 1.2.0",
+      ...quiet,
+    });
+    expect(result).toEqual({ created: false, removed: ["pre-deploy-1-0-0"] });
   });
 
   test("rollback, and a guest that was running is started again", async () => {

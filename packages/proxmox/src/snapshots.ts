@@ -45,14 +45,30 @@ export async function listSnapshots(
 ): Promise<Snapshot[]> {
   const items =
     ((await client.get(snapshotPath(node, g))) as Array<Record<string, unknown>> | null) ?? [];
+  const parents = new Map(
+    items.map((s) => [String(s.name), s.parent === undefined ? undefined : String(s.parent)]),
+  );
+  // snaptime is in whole seconds, so snapshots taken within one second tie; a snapshot's
+  // parent is the one taken before it, so the longer its chain of parents, the newer it is.
+  const depth = (name: string): number => {
+    let n = 0;
+    const seen = new Set<string>();
+    for (let p = parents.get(name); p !== undefined && !seen.has(p); p = parents.get(p)) {
+      seen.add(p);
+      n++;
+    }
+    return n;
+  };
   return items
     .filter((s) => s.name !== "current")
     .map((s) => ({
       name: String(s.name),
       snaptime: Number(s.snaptime ?? 0),
       description: String(s.description ?? ""),
+      depth: depth(String(s.name)),
     }))
-    .sort((a, b) => b.snaptime - a.snaptime);
+    .sort((a, b) => b.snaptime - a.snaptime || b.depth - a.depth)
+    .map(({ depth: _, ...snapshot }) => snapshot);
 }
 
 export interface SnapshotResult {
