@@ -125,6 +125,20 @@ describe("pi-watchtower on a fleet of six devices", () => {
     expect(fleet.hosts.map((h) => [watchtowerContainer(h).Id, running(h).id])).toEqual(before);
   });
 
+  it("status lists the devices that answered as online (updated stays empty)", async () => {
+    const r = await action({ mode: "status" }, hosts("pi-1", "pi-2"));
+    expect(r.failed, r.log).toBe(false);
+    expect(list(r, "online")).toEqual(hosts("pi-1", "pi-2").map((h) => h.ip));
+    expect(list(r, "updated")).toEqual([]);
+    const status = JSON.parse(r.outputs.status ?? "{}") as Record<
+      string,
+      { online: boolean; watchtowerRunning: boolean }
+    >;
+    for (const h of hosts("pi-1", "pi-2")) {
+      expect(status[h.ip]).toMatchObject({ online: true, watchtowerRunning: true });
+    }
+  });
+
   it("updates the 4 devices online, reports the 2 partitioned ones pending, and exits 0", async () => {
     const v2 = pushApp(fleet, "2.0.0");
     fault("partition", "pi-5");
