@@ -54426,6 +54426,11 @@ class HostKeyError extends RemoteError {
 /** TCP connect, handshake or authentication did not complete. */
 class ConnectError extends RemoteError {
     name = "ConnectError";
+    reason;
+    constructor(message, options = {}) {
+        super(message, options);
+        this.reason = options.reason ?? "other";
+    }
 }
 /** The connection died (keepalive timeout, reset, host gone) while it was in use. */
 class ConnectionLostError extends RemoteError {
@@ -56302,30 +56307,50 @@ function describeConnectFailure(error, where, options, elapsedMs) {
         return new ConnectError(`SSH to ${where} was refused`, {
             hint: "Is sshd running on the host and listening on that port? Check the host and port inputs.",
             cause: error,
+            reason: "unreachable",
         });
     }
-    if (/timed out|ETIMEDOUT|handshake/i.test(raw) || elapsedMs >= timeout) {
+    if (/timed out|ETIMEDOUT/i.test(raw) || elapsedMs >= timeout) {
         return new ConnectError(`SSH to ${where} did not answer within ${timeout} ms`, {
             hint: "The host may be down or unreachable from this runner (is it on the tailnet?). Raise connect-timeout only if the network is merely slow.",
             cause: error,
+            reason: "unreachable",
+        });
+    }
+    if (code === "EHOSTUNREACH" || code === "ENETUNREACH" || code === "ECONNRESET") {
+        return new ConnectError(`SSH to ${where} failed: ${raw}`, {
+            hint: "The host is unreachable from this runner (is it on the tailnet, and up?).",
+            cause: error,
+            reason: "unreachable",
+        });
+    }
+    if (/handshake/i.test(raw)) {
+        // ssh2's "Connection lost before handshake": something answered, then hung up at once.
+        return new ConnectError(`SSH to ${where} closed the connection before the SSH handshake`, {
+            hint: "Something listens on that port but does not speak SSH (or drops this client at once, e.g. MaxStartups or a firewall): check the port input.",
+            cause: error,
+            reason: "not-ssh",
         });
     }
     if (/passphrase|encrypted/i.test(raw)) {
         return new ConnectError(`The private key for ${where} could not be decrypted: ${raw}`, {
             hint: "Set the passphrase input to the key's passphrase, or use a key without one.",
             cause: error,
+            reason: "key",
         });
     }
     if (/authentication methods failed/i.test(raw)) {
         return new ConnectError(`SSH login to ${where} was rejected: the host does not accept this key`, {
             hint: "Add the public half of private-key to the user's ~/.ssh/authorized_keys on the host, and check the username input.",
             cause: error,
+            reason: "login",
         });
     }
     if (/Cannot parse privateKey|Unsupported key format|privateKey/i.test(raw)) {
         return new ConnectError(`The private-key input could not be read: ${raw}`, {
             hint: "Paste the whole key, including the BEGIN and END lines, as a secret.",
             cause: error,
+            reason: "key",
         });
     }
     return new ConnectError(`SSH to ${where} failed: ${raw}`, { cause: error });
@@ -57325,6 +57350,9 @@ async function watch_watchProject(remote, projectName, options) {
     wanted = baseline.services;
     let snapshot = observe(undefined, containers, clock.now());
     const readyAt = new Map();
+    const stableMs = options.stableMs ?? 0;
+    // When the latest run of looks began in which every service was up.
+    let allUpSince;
     for (;;) {
         const watched = sortContainers(containers.filter((c) => baseline.services.includes(c.service)));
         options.onProgress?.(watched);
@@ -57333,7 +57361,13 @@ async function watch_watchProject(remote, projectName, options) {
                 readyAt.set(c.id, snapshot.at);
         }
         const verdict = judge(baseline, snapshot, clock.now(), judgeOptions);
-        if (verdict === "ok") {
+        if (verdict !== "ok")
+            allUpSince = undefined;
+        else if (allUpSince === undefined) {
+            allUpSince = snapshot.at;
+            options.onAllUp?.(watched);
+        }
+        if (verdict === "ok" && snapshot.at - allUpSince >= stableMs) {
             return {
                 services: watched.map((c) => ({
                     service: c.service,
@@ -57344,10 +57378,11 @@ async function watch_watchProject(remote, projectName, options) {
                 containers,
             };
         }
-        if (verdict !== "wait") {
+        if (verdict !== "wait" && verdict !== "ok") {
             throw await unhealthy(remote, verdict, options.logLines ?? 20);
         }
-        await clock.sleep(Math.min(delay, Math.max(0, start + options.timeoutMs - clock.now())));
+        const until = allUpSince === undefined ? start + options.timeoutMs : allUpSince + stableMs;
+        await clock.sleep(Math.min(delay, Math.max(0, until - clock.now())));
         delay = Math.min(delay * 2, maxPollMs);
         containers = await look();
         snapshot = observe(snapshot, containers, clock.now());
@@ -57732,6 +57767,7 @@ async function deploy(remote, plan, report) {
             timeoutMs: plan.waitTimeoutMs,
             // A deploy is watched closely: an inspect costs little, a late "healthy" costs the user.
             maxPollMs: 250,
+            stableMs: plan.stableMs ?? 0,
         }));
         const running = await describeRunning(remote, watched.containers);
         const shipped = releaseRecord(id, plan, tool, running, "shipped");
@@ -57891,7 +57927,7 @@ function outcomes(running, watched) {
 /** The longest a deploy can hold the lock; an older lock belongs to a dead run. */
 function longestDeployMs(plan) {
     // Two health waits (deploy and rollback), plus pulls and the rest, generously.
-    return 2 * plan.waitTimeoutMs + 60 * 60_000;
+    return 2 * plan.waitTimeoutMs + (plan.stableMs ?? 0) + 60 * 60_000;
 }
 function envFile(env) {
     return [...env].map(([k, v]) => `${k}=${v}\n`).join("");
@@ -57954,6 +57990,7 @@ const deployInputSpec = {
         pattern: /^[A-Za-z0-9][A-Za-z0-9._/:@-]{0,254}$/,
     }),
     "wait-timeout": src/* input */.hF.duration({ default: "120s", min: "1s", max: "2h" }),
+    "stable-for": src/* input */.hF.duration({ default: "0s", max: "1h" }),
     "rollback-on-failure": src/* input */.hF.boolean({ default: true }),
     "lock-timeout": src/* input */.hF.duration({ default: "5m", min: "0s", max: "6h" }),
     "force-unlock": src/* input */.hF.boolean({ default: false }),
@@ -58025,6 +58062,7 @@ function readDeployInputs(source, workspace = process.env.GITHUB_WORKSPACE ?? pr
         backupVolumes: i["backup-volumes"] ?? [],
         backupImage: i["backup-image"],
         waitTimeoutMs: i["wait-timeout"],
+        stableMs: i["stable-for"],
         rollbackOnFailure: i["rollback-on-failure"],
         lockTimeoutMs: i["lock-timeout"],
         forceUnlock: i["force-unlock"],
