@@ -1,27 +1,21 @@
 // End to end: provision-proxmox apply brings up dev-cloud on the PVE simulator, the simulator
 // "starts" it by making the shared lab host dev-cloud (10.231.0.11) accept SSH, the action waits
-// until that SSH port answers, and then deploy-compose deploys a stack on it for real.
+// until that SSH port answers, and then the demo's nightly story (deploys, gate, rollback)
+// runs on it for real.
+import { spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { assertNoSecrets } from "@smoker/action-kit/testing";
 import { tcpAnswers } from "@smoker/proxmox";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import {
-  connectionInputs,
-  httpText,
-  image,
-  removeProject,
-  runAction,
-  workspace,
-} from "../deploy/support.js";
+import { ROOT, removeProject, runAction, workspace } from "../deploy/support.js";
 import { labCommand } from "../lab/lab.js";
 import { host, withRemote } from "../remote/support.js";
 import { type PveSimulator, startPveSimulator } from "./sim/index.js";
 
 const SECRET = randomUUID();
-const PROJECT = `pve-e2e-${process.pid}`;
-const PORT = 18142;
+
 const devCloud = host("dev-cloud");
 let sim: PveSimulator;
 const hooks: string[] = [];
@@ -43,14 +37,8 @@ const spec = `guests:
     tags: [smoker, dev]
 `;
 
-const stack = `services:
-  backend:
-    image: ${image("backend")}:1.0.0
-    ports:
-      - "${PORT}:3001"
-`;
-
-const ws = workspace(PROJECT, { "docker-compose.yml": stack });
+// The workspace the action reads the spec from (spec: guests.yml).
+const ws = workspace("pve-e2e", {});
 writeFileSync(join(ws, "guests.yml"), spec);
 
 beforeAll(async () => {
@@ -74,7 +62,7 @@ afterAll(async () => {
   // The lab is shared: dev-cloud must accept SSH again whatever happened here.
   const accepted = labCommand(["accept", "dev-cloud"]);
   await sim?.close();
-  if (accepted.status === 0) await withRemote(devCloud, (r) => removeProject(r, PROJECT));
+  if (accepted.status === 0) await withRemote(devCloud, (r) => removeProject(r, "nightly-demo"));
 });
 
 test("apply brings dev-cloud up, waits for its SSH, and a deploy runs on it", async () => {
@@ -102,17 +90,13 @@ test("apply brings dev-cloud up, waits for its SSH, and a deploy runs on it", as
     { vmid: 104, name: "dev-cloud", type: "lxc", status: "running", ip: devCloud.ip },
   ]);
 
-  const deployed = await runAction(
-    "deploy-compose",
-    {
-      ...connectionInputs(devCloud),
-      "compose-files": `${PROJECT}/docker-compose.yml`,
-      "project-name": PROJECT,
-      version: "1.0.0",
-      "wait-timeout": "40s",
-    },
-    { GITHUB_WORKSPACE: ws },
-  );
-  expect(deployed.failed, deployed.log).toBe(false);
-  expect(await httpText(`http://${devCloud.ip}:${PORT}/version`)).toBe("1.0.0");
+  // The demo (npm run demo) deploys to dev-cloud: it now runs on the guest just provisioned.
+  const demo = spawnSync(join(ROOT, "node_modules/.bin/tsx"), ["test/demo/nightly.ts"], {
+    cwd: ROOT,
+    encoding: "utf8",
+    timeout: 170_000,
+  });
+  expect(demo.stdout).toContain("Nightly deploy of 1.0.0 to dev-cloud");
+  expect(demo.stdout, demo.stderr).toContain("Every step behaved as expected");
+  expect(demo.status).toBe(0);
 });
