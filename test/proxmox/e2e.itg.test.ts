@@ -11,7 +11,7 @@ import { tcpAnswers } from "@smoker/proxmox";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { ROOT, removeProject, runAction, workspace } from "../deploy/support.js";
 import { labCommand } from "../lab/lab.js";
-import { host, withRemote } from "../remote/support.js";
+import { host, lab as labInfo, withRemote } from "../remote/support.js";
 import { type PveSimulator, startPveSimulator } from "./sim/index.js";
 
 const SECRET = randomUUID();
@@ -33,7 +33,7 @@ const spec = `guests:
     cores: 2
     memory: 2048
     disk: 8G
-    network: { bridge: vmbr0, ip: ${devCloud.ip}/24, gateway: 10.231.0.1 }
+    network: { bridge: vmbr0, ip: ${devCloud.ip}/24, gateway: ${labInfo().gateway} }
     tags: [smoker, dev]
 `;
 
