@@ -12,6 +12,7 @@ import { cmd, connect, type Remote } from "@smoker/remote";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   connectionInputs,
+  httpText,
   image,
   outputsOf,
   ROOT,
@@ -35,6 +36,8 @@ const env = {
   ...secrets,
   REGISTRY: image("").replace(/\/$/, ""),
   MONGO_IMAGE: `${image("db")}:1.0.0`,
+  // The lab host's address stands for its tailnet address.
+  TAILNET_ADDRESS: host(HOST).ip,
 };
 
 const OVERRIDE = `services:
@@ -160,11 +163,20 @@ describe("infra/stacks/cloud deployed by deploy-compose", () => {
     );
   });
 
-  it("publishes backend and frontend on 127.0.0.1 only, for Tailscale serve to front", async () => {
+  it("publishes backend and frontend on 127.0.0.1 (serve/funnel) and the tailnet address only", async () => {
     const ports = async (service: string) =>
-      (await remote.run(cmd("docker", "port", await containerOf(service)))).stdout.trim();
-    expect(await ports("backend")).toBe("3001/tcp -> 127.0.0.1:3001");
-    expect(await ports("frontend")).toBe("80/tcp -> 127.0.0.1:80");
-    expect(await ports("mongo")).toBe("");
+      (await remote.run(cmd("docker", "port", await containerOf(service)))).stdout
+        .trim()
+        .split("\n")
+        .sort();
+    expect(await ports("backend")).toEqual(
+      [`3001/tcp -> ${host(HOST).ip}:3001`, "3001/tcp -> 127.0.0.1:3001"].sort(),
+    );
+    expect(await ports("frontend")).toEqual(
+      [`80/tcp -> ${host(HOST).ip}:80`, "80/tcp -> 127.0.0.1:80"].sort(),
+    );
+    expect(await ports("mongo")).toEqual([""]);
+    // What the deploy workflows' health gate does: reach the backend over the host's address.
+    expect(await httpText(`http://${host(HOST).ip}:3001/health`)).toBe("ok");
   });
 });

@@ -92,6 +92,7 @@ const CLOUD_ENV = {
   MONGO_ADMIN_PASSWORD: "admin-secret-2",
   MONGO_APP_USERNAME: "smoker-app",
   MONGO_APP_PASSWORD: "app-secret-3",
+  TAILNET_ADDRESS: "100.101.102.104",
 };
 
 const DEVICE_TOKEN = "watchtower-token-4";
@@ -160,27 +161,23 @@ describe.each(FLAVOURS)("cloud stack, Compose %s", (flavour) => {
     // The root and admin credentials stay with the database.
     expect(JSON.stringify(backend!.environment)).not.toMatch(/root-secret|admin-secret/);
     expect(JSON.stringify(frontend)).not.toMatch(/secret/);
-    // Local only: Tailscale serve/funnel publishes them (funnel-config).
-    expect(ports(backend!)).toEqual(["127.0.0.1:3001:3001"]);
-    expect(ports(frontend!)).toEqual(["127.0.0.1:80:80"]);
+    // On loopback for Tailscale serve/funnel (funnel-config) and on the tailnet address for the
+    // health gate; never on every interface.
+    expect(ports(backend!)).toEqual(["127.0.0.1:3001:3001", "100.101.102.104:3001:3001"]);
+    expect(ports(frontend!)).toEqual(["127.0.0.1:80:80", "100.101.102.104:80:80"]);
     for (const service of [backend!, frontend!]) {
       expect(service.healthcheck!.test[0]).toBe("CMD-SHELL");
     }
   });
 
-  it("takes another registry and bind address from .env", () => {
+  it("takes another registry from .env", () => {
     const other = config(
       flavour,
-      project("cloud", {
-        ...CLOUD_ENV,
-        REGISTRY: "10.231.0.1:5000/smoker",
-        BIND_ADDRESS: "0.0.0.0",
-      }),
+      project("cloud", { ...CLOUD_ENV, REGISTRY: "10.231.0.1:5000/smoker" }),
       "nightly",
     );
     expect(other.status, other.stderr).toBe(0);
     expect(other.config!.services.backend!.image).toBe("10.231.0.1:5000/smoker/backend:nightly");
-    expect(ports(other.config!.services.frontend!)).toEqual(["0.0.0.0:80:80"]);
   });
 
   it.each(Object.keys(CLOUD_ENV))("refuses to start without %s, naming it", (missing) => {
@@ -240,6 +237,11 @@ describe.each(FLAVOURS)("device stack, Compose %s", (flavour) => {
     expect(watchtower.command!.join(" ")).not.toMatch(/cleanup|token/i);
     expect(watchtower.environment?.WATCHTOWER_CLEANUP).toBe("false");
     expect(ports(watchtower)).toEqual(["100.101.102.103:8080:8080"]);
+    // The app: on loopback and the tailnet address (the health gate), not every interface.
+    expect(ports(services().device_service!)).toEqual([
+      "127.0.0.1:3001:3001",
+      "100.101.102.103:3001:3001",
+    ]);
     expect(mounts(watchtower)).toContain("/var/run/docker.sock:/var/run/docker.sock");
     // v2 resolves env_file into the environment, v1 keeps the token out of its output.
     if (flavour === "v2")
