@@ -675,12 +675,7 @@ export class PveNode {
     const p = call.params;
     const vmid = Number(str(p.vmid));
     const pool = str(p.pool);
-    if (!call.caller.has("VM.Allocate")) {
-      throw new ApiError(
-        403,
-        `Permission check failed (${pool ? `/pool/${pool}` : `/vms/${vmid}`}, VM.Allocate)`,
-      );
-    }
+    this.requirePriv(call.caller, pool ? `/pool/${pool}` : `/vms/${vmid}`, "VM.Allocate");
     if (isTrue(p.restore))
       throw new ApiError(501, "restore is not implemented by the PVE simulator");
     this.checkVmidUnused(vmid);
@@ -762,12 +757,7 @@ export class PveNode {
     const p = call.params;
     const vmid = Number(str(p.vmid));
     const pool = str(p.pool);
-    if (!call.caller.has("VM.Allocate")) {
-      throw new ApiError(
-        403,
-        `Permission check failed (${pool ? `/pool/${pool}` : `/vms/${vmid}`}, VM.Allocate)`,
-      );
-    }
+    this.requirePriv(call.caller, pool ? `/pool/${pool}` : `/vms/${vmid}`, "VM.Allocate");
     if (str(p.archive) !== undefined)
       throw new ApiError(501, "restore is not implemented by the PVE simulator");
     this.checkVmidUnused(vmid);
