@@ -32,6 +32,7 @@ export {
 export { type DetectOptions, detectCommand, detectCompose, parseDetection } from "./detect.js";
 export { ComposeError, UnhealthyError, type UnhealthyReason } from "./errors.js";
 export { pinnedOverride, type ServicePin } from "./pin.js";
+export { recreateStale, staleServices } from "./stale.js";
 export {
   type Baseline,
   baselineOf,

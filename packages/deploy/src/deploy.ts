@@ -8,6 +8,7 @@ import {
   pinnedOverride,
   pull,
   type RunningService,
+  recreateStale,
   UnhealthyError,
   up,
   watchProject,
@@ -257,6 +258,12 @@ export async function deploy(
           up(live, { services: plan.services, removeOrphans: !plan.services }),
         ),
       );
+      const recreated = await recreateStale(remote, live, plan.services);
+      if (recreated.length > 0) {
+        report.info(
+          `Recreated ${recreated.join(", ")}: still on another image than the tag names (recreated outside Compose, e.g. by Watchtower, which keeps Compose's labels)`,
+        );
+      }
     });
 
     const watched = await report.phase("Wait until healthy", () =>
