@@ -195,6 +195,25 @@ describe("pi-watchtower on a fleet of six devices", () => {
     expect([pi2!, pi3!].map(running)).toEqual(before.slice(1));
   });
 
+  it("trigger: ssh pulls and recreates over SSH, and a rolled-back device follows the tag again", async () => {
+    const [pi1, pi4] = hosts("pi-1", "pi-4");
+    const before = [pi1!, pi4!].map(running);
+    const v1 = pushApp(fleet, "1.0.0");
+    expect(before.map((r) => r.digest)).not.toContain(v1);
+    const r = await action({ trigger: "ssh" }, [pi1!, pi4!]);
+    expect(r.failed, r.log).toBe(false);
+    expect(list(r, "updated")).toEqual([pi1!.ip, pi4!.ip]);
+    expect(r.log).toContain(`[${pi1!.ip}] removed the rollback pins`);
+    for (const h of [pi1!, pi4!]) {
+      const now = running(h);
+      expect(now.digest, r.log).toBe(v1);
+      // Recreated from the tag, no longer from a pinned digest.
+      expect(onDevice(h, "inspect", "--format", "{{.Config.Image}}", now.id).trim()).not.toContain(
+        "@sha256:",
+      );
+    }
+  });
+
   it("keeps the token out of every log, output and container command line", () => {
     expect(results.length).toBeGreaterThanOrEqual(5);
     for (const r of results) {

@@ -4,6 +4,7 @@ import {
   pinnedOverride,
   pull,
   type RunningService,
+  recreateStale,
   repositoryOf,
   up,
   watchProject,
@@ -169,6 +170,10 @@ export async function updateDevice(
           `compose pull failed: ${pulled.stderr.trim().split("\n").slice(-3).join(" ")}`,
         );
       await remote.run(up(unpinned, { services }));
+      const recreated = await recreateStale(remote, unpinned, services);
+      if (recreated.length > 0) {
+        plan.log(`recreated ${recreated.join(", ")}: Compose's labels named an older image`);
+      }
     } else {
       if (facts.pinned) await remote.run(up(unpinned, { services }));
       const refs = (await captureRunning(remote, project.projectName))
