@@ -54254,7 +54254,7 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("zlib");
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _smoker_action_kit__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4715);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1268);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2417);
 
 
 await (0,_smoker_action_kit__WEBPACK_IMPORTED_MODULE_0__/* .run */ .eF)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .main */ .i);
@@ -54264,7 +54264,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1268:
+/***/ 2417:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -57176,6 +57176,54 @@ function pinnedOverride(pins) {
     return `${lines.join("\n")}\n`;
 }
 
+;// CONCATENATED MODULE: ./.tools/build/packages/compose/src/stale.js
+
+
+
+/**
+ * Services with a running container whose image is not the one its reference names now.
+ *
+ * Compose decides whether to recreate a container from labels it wrote when it created it (v2:
+ * `com.docker.compose.image`; v1: the config hash, which includes the image id). Watchtower
+ * recreates containers with their labels copied, so once it has moved a service to a newer
+ * image the labels still name the old one, and an `up` after the tag points back at that old
+ * image changes nothing: the newer image keeps running. Comparing what runs with what the
+ * reference resolves to on the host finds those containers, whatever created them.
+ */
+async function staleServices(remote, containers, services) {
+    const running = containers.filter((c) => c.state === "running" && (services === undefined || services.includes(c.service)));
+    const refs = [...new Set(running.map((c) => c.imageRef).filter((r) => r !== ""))];
+    // One command per reference: `docker image inspect a b` leaves a missing one out of its
+    // output, so the answers could not be told apart. The channels share one connection.
+    const resolved = new Map();
+    await Promise.all(refs.map(async (ref) => {
+        const out = await remote.tryRun(command_cmd("docker", "image", "inspect", "--format", "{{.Id}}", "--", ref));
+        const id = out.stdout.trim();
+        if (out.code === 0 && id.startsWith("sha256:"))
+            resolved.set(ref, id);
+    }));
+    const stale = running
+        .filter((c) => {
+        const id = resolved.get(c.imageRef);
+        return id !== undefined && id !== c.imageId;
+    })
+        .map((c) => c.service);
+    return [...new Set(stale)].sort();
+}
+/**
+ * After an `up`: recreates the services that still run an image other than the one their
+ * reference names (see staleServices), and returns them (empty when every container is current,
+ * which costs one listing and one image inspect per reference).
+ */
+async function recreateStale(remote, project, services) {
+    const containers = await listProjectContainers(remote, project.name);
+    const stale = await staleServices(remote, containers, services);
+    if (stale.length > 0) {
+        await remote.run(up(project, { services: stale, forceRecreate: true, noDeps: true }));
+    }
+    return stale;
+}
+
 ;// CONCATENATED MODULE: ./.tools/build/packages/compose/src/watch.js
 
 
@@ -57413,6 +57461,7 @@ async function unhealthy(remote, failure, lines) {
 }
 
 ;// CONCATENATED MODULE: ./.tools/build/packages/compose/src/index.js
+
 
 
 
@@ -57763,6 +57812,10 @@ async function deploy(remote, plan, report) {
             installed = true;
             const files = plan.files.map((f) => f.name);
             await remote.run(and(installCommand(staging, plan.projectDir, files), up(live, { services: plan.services, removeOrphans: !plan.services })));
+            const recreated = await recreateStale(remote, live, plan.services);
+            if (recreated.length > 0) {
+                report.info(`Recreated ${recreated.join(", ")}: still on another image than the tag names (recreated outside Compose, e.g. by Watchtower, which keeps Compose's labels)`);
+            }
         });
         const watched = await report.phase("Wait until healthy", () => watchProject(remote, plan.projectName, {
             ...(plan.services ? { services: plan.services } : {}),

@@ -101875,7 +101875,7 @@ exports.visitAsync = visitAsync;
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _smoker_action_kit__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4715);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8173);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8720);
 
 
 await (0,_smoker_action_kit__WEBPACK_IMPORTED_MODULE_0__/* .run */ .eF)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .main */ .i);
@@ -101885,7 +101885,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8173:
+/***/ 8720:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -104795,6 +104795,54 @@ function pin_pinnedOverride(pins) {
     return `${lines.join("\n")}\n`;
 }
 
+;// CONCATENATED MODULE: ./.tools/build/packages/compose/src/stale.js
+
+
+
+/**
+ * Services with a running container whose image is not the one its reference names now.
+ *
+ * Compose decides whether to recreate a container from labels it wrote when it created it (v2:
+ * `com.docker.compose.image`; v1: the config hash, which includes the image id). Watchtower
+ * recreates containers with their labels copied, so once it has moved a service to a newer
+ * image the labels still name the old one, and an `up` after the tag points back at that old
+ * image changes nothing: the newer image keeps running. Comparing what runs with what the
+ * reference resolves to on the host finds those containers, whatever created them.
+ */
+async function staleServices(remote, containers, services) {
+    const running = containers.filter((c) => c.state === "running" && (services === undefined || services.includes(c.service)));
+    const refs = [...new Set(running.map((c) => c.imageRef).filter((r) => r !== ""))];
+    // One command per reference: `docker image inspect a b` leaves a missing one out of its
+    // output, so the answers could not be told apart. The channels share one connection.
+    const resolved = new Map();
+    await Promise.all(refs.map(async (ref) => {
+        const out = await remote.tryRun(command_cmd("docker", "image", "inspect", "--format", "{{.Id}}", "--", ref));
+        const id = out.stdout.trim();
+        if (out.code === 0 && id.startsWith("sha256:"))
+            resolved.set(ref, id);
+    }));
+    const stale = running
+        .filter((c) => {
+        const id = resolved.get(c.imageRef);
+        return id !== undefined && id !== c.imageId;
+    })
+        .map((c) => c.service);
+    return [...new Set(stale)].sort();
+}
+/**
+ * After an `up`: recreates the services that still run an image other than the one their
+ * reference names (see staleServices), and returns them (empty when every container is current,
+ * which costs one listing and one image inspect per reference).
+ */
+async function stale_recreateStale(remote, project, services) {
+    const containers = await listProjectContainers(remote, project.name);
+    const stale = await staleServices(remote, containers, services);
+    if (stale.length > 0) {
+        await remote.run(commands_up(project, { services: stale, forceRecreate: true, noDeps: true }));
+    }
+    return stale;
+}
+
 ;// CONCATENATED MODULE: ./.tools/build/packages/compose/src/watch.js
 
 
@@ -105032,6 +105080,7 @@ async function unhealthy(remote, failure, lines) {
 }
 
 ;// CONCATENATED MODULE: ./.tools/build/packages/compose/src/index.js
+
 
 
 
@@ -105382,6 +105431,10 @@ async function deploy(remote, plan, report) {
             installed = true;
             const files = plan.files.map((f) => f.name);
             await remote.run(and(installCommand(staging, plan.projectDir, files), up(live, { services: plan.services, removeOrphans: !plan.services })));
+            const recreated = await recreateStale(remote, live, plan.services);
+            if (recreated.length > 0) {
+                report.info(`Recreated ${recreated.join(", ")}: still on another image than the tag names (recreated outside Compose, e.g. by Watchtower, which keeps Compose's labels)`);
+            }
         });
         const watched = await report.phase("Wait until healthy", () => watchProject(remote, plan.projectName, {
             ...(plan.services ? { services: plan.services } : {}),
@@ -107099,6 +107152,10 @@ async function updateDevice(remote, project, plan) {
             if (pulled.code !== 0)
                 throw new Error(`compose pull failed: ${pulled.stderr.trim().split("\n").slice(-3).join(" ")}`);
             await remote.run(commands_up(unpinned, { services }));
+            const recreated = await stale_recreateStale(remote, unpinned, services);
+            if (recreated.length > 0) {
+                plan.log(`recreated ${recreated.join(", ")}: Compose's labels named an older image`);
+            }
         }
         else {
             if (facts.pinned)
