@@ -143,10 +143,12 @@ export async function updateDevice(
   plan: UpdatePlan,
 ): Promise<UpdateResult> {
   const facts = await deviceFacts(remote, project);
-  const services = await appServices(remote, project, facts.tool);
-  const before = (await captureRunning(remote, project.projectName)).filter((r) =>
-    services.includes(r.service),
-  );
+  // Independent reads, concurrent over the one connection.
+  const [services, running] = await Promise.all([
+    appServices(remote, project, facts.tool),
+    captureRunning(remote, project.projectName),
+  ]);
+  const before = running.filter((r) => services.includes(r.service));
   plan.log(
     `running: ${before.map((r) => `${r.service} ${pinOf(r).split("@").pop()?.slice(0, 19)}`).join(", ") || "nothing"}`,
   );
@@ -175,10 +177,15 @@ export async function updateDevice(
         plan.log(`recreated ${recreated.join(", ")}: Compose's labels named an older image`);
       }
     } else {
-      if (facts.pinned) await remote.run(up(unpinned, { services }));
-      const refs = (await captureRunning(remote, project.projectName))
-        .filter((r) => services.includes(r.service))
-        .map((r) => r.imageRef);
+      // The references Watchtower is to update: what runs, unless that was pinned to digests
+      // and has just been brought back to its tags.
+      let refs = before.map((r) => r.imageRef);
+      if (facts.pinned) {
+        await remote.run(up(unpinned, { services }));
+        refs = (await captureRunning(remote, project.projectName))
+          .filter((r) => services.includes(r.service))
+          .map((r) => r.imageRef);
+      }
       await triggerHttp(remote, facts, imageFilter(refs), plan);
     }
     const watched = await watchProject(remote, project.projectName, {
