@@ -107132,8 +107132,12 @@ async function triggerHttp(remote, facts, images, plan) {
  */
 async function updateDevice(remote, project, plan) {
     const facts = await deviceFacts(remote, project);
-    const services = await appServices(remote, project, facts.tool);
-    const before = (await containers_captureRunning(remote, project.projectName)).filter((r) => services.includes(r.service));
+    // Independent reads, concurrent over the one connection.
+    const [services, running] = await Promise.all([
+        appServices(remote, project, facts.tool),
+        containers_captureRunning(remote, project.projectName),
+    ]);
+    const before = running.filter((r) => services.includes(r.service));
     plan.log(`running: ${before.map((r) => `${r.service} ${pinOf(r).split("@").pop()?.slice(0, 19)}`).join(", ") || "nothing"}`);
     const changes = (after) => services.map((service) => ({
         service,
@@ -107158,11 +107162,15 @@ async function updateDevice(remote, project, plan) {
             }
         }
         else {
-            if (facts.pinned)
+            // The references Watchtower is to update: what runs, unless that was pinned to digests
+            // and has just been brought back to its tags.
+            let refs = before.map((r) => r.imageRef);
+            if (facts.pinned) {
                 await remote.run(commands_up(unpinned, { services }));
-            const refs = (await containers_captureRunning(remote, project.projectName))
-                .filter((r) => services.includes(r.service))
-                .map((r) => r.imageRef);
+                refs = (await containers_captureRunning(remote, project.projectName))
+                    .filter((r) => services.includes(r.service))
+                    .map((r) => r.imageRef);
+            }
             await triggerHttp(remote, facts, imageFilter(refs), plan);
         }
         const watched = await watch_watchProject(remote, project.projectName, {
