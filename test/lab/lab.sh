@@ -75,6 +75,9 @@ fault switches (each idempotent; \`up\` also undoes them all):
   registry-stop    stop the registry (pulls fail)
   registry-start   start it again
   rotate-key HOST  new host key for HOST, restart its sshd, update known_hosts and lab.json
+  cpu HOST CORES   cap HOST (engine, containerd, sshd and its sessions, its containers) at
+                   CORES of CPU (e.g. 0.3; \`off\` lifts it), as if it had a CPU of its own:
+                   the lab's hosts otherwise share this machine's cores
 
 environment (defaults): LAB_DIR=/tmp/smoker-lab LAB_NAME=lab0 LAB_NET=231
   LAB_HOSTS="dev-cloud prod-cloud smoker-pi" LAB_IMAGES=1 LAB_REGISTRY_PORT=5000
@@ -872,6 +875,7 @@ cmd_up() {
   for i in "${!HOSTS[@]}"; do
     h=${HOSTS[$i]}
     wait_engine "$h" "$(host_sock "$h")" "$h.dockerd" "$(host_dir "$h")/dockerd.log"
+    set_host_cpu "$h" off
     # Undo freeze/refuse faults, then make sure sshd runs.
     if alive "$h.sshd"; then
       local -a procs=()
@@ -1081,6 +1085,32 @@ cmd_fault() {
   esac
 }
 
+# The host's CPU cap, in the cgroup v1 cpu controller: its engine already puts the containers
+# under /$LAB_NAME-HOST (--cgroup-parent); the engine, containerd and sshd join it here, and
+# what they start later (shims, ssh sessions) inherits it. CFS bandwidth is hierarchical, so
+# the quota bounds the whole host. "off" lifts it.
+set_host_cpu() {
+  local h=$1 cores=$2 root=/sys/fs/cgroup/cpu cg quota p
+  cg=$root/$LAB_NAME-$h
+  if [[ $cores == off ]]; then
+    [[ -f $cg/cpu.cfs_quota_us ]] && echo -1 >"$cg/cpu.cfs_quota_us"
+    return 0
+  fi
+  [[ -d $root ]] || die "cpu: no cgroup v1 cpu controller at $root"
+  [[ $cores =~ ^[0-9]*\.?[0-9]+$ ]] || die "cpu: CORES must be a number such as 0.3 (or off), not '$cores'"
+  quota=$(awk -v c="$cores" 'BEGIN { printf "%d", c * 100000 }')
+  ((quota >= 1000)) || die "cpu: CORES must be at least 0.01"
+  mkdir -p "$cg"
+  echo 100000 >"$cg/cpu.cfs_period_us"
+  echo "$quota" >"$cg/cpu.cfs_quota_us"
+  while IFS= read -r p; do
+    # Containers are in their own cgroups below $cg already: leave them there.
+    grep -q "^[0-9]*:cpu[,:].*/$LAB_NAME-$h\(/\|$\)" "/proc/$p/cgroup" 2>/dev/null && continue
+    echo "$p" >"$cg/cgroup.procs" 2>/dev/null || true
+  done < <(lab_processes "$h")
+  log "$h: capped at $cores CPU"
+}
+
 main() {
   local cmd=${1:-help}
   [[ $cmd == help || $cmd == -h || $cmd == --help ]] && { usage; return 0; }
@@ -1100,7 +1130,7 @@ main() {
 
   # One command at a time changes a lab: up, down and the fault switches take its lock.
   case $cmd in
-  up | down | partition | heal | refuse | accept | freeze | thaw | rotate-key | registry-stop | registry-start)
+  up | down | partition | heal | refuse | accept | freeze | thaw | rotate-key | registry-stop | registry-start | cpu)
     mkdir -p /run/lock
     exec 9>"/run/lock/smoker-lab-$LAB_NAME.lock"
     flock -w 900 9 || die "another lab.sh holds /run/lock/smoker-lab-$LAB_NAME.lock"
@@ -1139,6 +1169,12 @@ main() {
     ;;
   partition | heal | refuse | accept | freeze | thaw | rotate-key | registry-stop | registry-start)
     cmd_fault "$cmd" "${2:-}"
+    ;;
+  cpu)
+    [[ -n ${2:-} && -n ${3:-} ]] || die "cpu needs a HOST and CORES (e.g. 0.3, or off)"
+    host_index "$2" >/dev/null
+    need_up
+    set_host_cpu "$2" "$3"
     ;;
   *)
     usage >&2

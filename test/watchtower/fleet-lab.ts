@@ -160,6 +160,12 @@ export function fault(command: "partition" | "heal", host: string): void {
   if (result.status !== 0) throw new Error(`lab.sh ${command} ${host}: ${result.stderr}`);
 }
 
+/** Caps a device at `cores` of CPU (or "off"), as a real device has a CPU of its own. */
+export function capCpu(host: string, cores: string): void {
+  const result = labCommand(["cpu", host, cores], { ...FLEET_ENV });
+  if (result.status !== 0) throw new Error(`lab.sh cpu ${host} ${cores}: ${result.stderr}`);
+}
+
 /** docker on a device, from this machine (the device's engine socket), for assertions. */
 export function onDevice(host: LabHost, ...args: string[]): string {
   const result = spawnSync(DOCKER, ["-H", host.dockerHost, ...args], { encoding: "utf8" });
