@@ -191,8 +191,15 @@ describe("pi-watchtower on a fleet of six devices", () => {
     expect(onDevice(pi1!, "inspect", "--format", "{{.Config.Image}}", after.id).trim()).toContain(
       `@${before[0]!.digest}`,
     );
-    // The others were never touched.
+    // The others were never touched: only recorded ahead of their turn (reads), before pi-1's
+    // check had even failed.
     expect([pi2!, pi3!].map(running)).toEqual(before.slice(1));
+    const firstFailure = r.log.indexOf(`[${pi1!.ip}] check failed`);
+    expect(firstFailure).toBeGreaterThan(0);
+    for (const h of [pi2!, pi3!]) {
+      expect(r.log.indexOf(`[${h.ip}] running:`)).toBeGreaterThan(0);
+      expect(r.log.indexOf(`[${h.ip}] running:`)).toBeLessThan(firstFailure);
+    }
   });
 
   it("trigger: ssh pulls and recreates over SSH, and a rolled-back device follows the tag again", async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Device } from "./devices.js";
-import { runFleet } from "./fleet.js";
+import { runFleet, startLimited } from "./fleet.js";
 
 const devices: Device[] = ["a", "b", "c", "d", "e", "f"].map((n) => ({
   name: n,
@@ -46,5 +46,33 @@ describe("runFleet", () => {
       Promise.reject(new Error("boom")),
     );
     expect(first).toMatchObject({ state: "failed", detail: "boom" });
+  });
+});
+
+describe("startLimited", () => {
+  it("runs at most `limit` at once, starts them in list order, and gives each its own result", async () => {
+    let now = 0;
+    let most = 0;
+    const order: number[] = [];
+    const results = startLimited([1, 2, 3, 4, 5], 2, async (n) => {
+      order.push(n);
+      now += 1;
+      most = Math.max(most, now);
+      await tick();
+      now -= 1;
+      if (n === 3) throw new Error("three");
+      return n * 10;
+    });
+    expect(results).toHaveLength(5);
+    const settled = await Promise.allSettled(results);
+    expect(most).toBe(2);
+    expect(order).toEqual([1, 2, 3, 4, 5]);
+    expect(settled.map((r) => (r.status === "fulfilled" ? r.value : "failed"))).toEqual([
+      10,
+      20,
+      "failed",
+      40,
+      50,
+    ]);
   });
 });

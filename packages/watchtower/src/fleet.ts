@@ -25,7 +25,7 @@ export interface FleetOptions {
 export async function runFleet<T>(
   devices: readonly Device[],
   options: FleetOptions,
-  work: (device: Device) => Promise<DeviceOutcome<T>>,
+  work: (device: Device, index: number) => Promise<DeviceOutcome<T>>,
 ): Promise<DeviceOutcome<T>[]> {
   const outcomes: (DeviceOutcome<T> | undefined)[] = devices.map(() => undefined);
   let next = 0;
@@ -37,7 +37,7 @@ export async function runFleet<T>(
       const device = devices[k]!;
       let outcome: DeviceOutcome<T>;
       try {
-        outcome = await work(device);
+        outcome = await work(device, k);
       } catch (error) {
         outcome = { device, state: "failed", detail: (error as Error).message };
       }
@@ -55,4 +55,30 @@ export async function runFleet<T>(
         detail: `not started: max-failures (${options.maxFailures}) reached`,
       },
   );
+}
+
+/**
+ * Starts `fn` for every item, at most `limit` at a time, in list order, and returns each
+ * item's promise at once (the caller awaits them in whatever order it needs).
+ */
+export function startLimited<I, T>(
+  items: readonly I[],
+  limit: number,
+  fn: (item: I) => Promise<T>,
+): Promise<T>[] {
+  let running = 0;
+  const queue: (() => void)[] = [];
+  const release = () => {
+    running -= 1;
+    queue.shift()?.();
+  };
+  return items.map(async (item) => {
+    if (running >= limit) await new Promise<void>((resolve) => queue.push(resolve));
+    running += 1;
+    try {
+      return await fn(item);
+    } finally {
+      release();
+    }
+  });
 }

@@ -3,11 +3,14 @@ import type { Reporter } from "@smoker/deploy";
 import { checksFromUrls, waitUntilHealthy } from "@smoker/health";
 import { ConnectError, ConnectionLostError, connect, type Remote } from "@smoker/remote";
 import type { Device } from "./devices.js";
-import { type DeviceOutcome, runFleet } from "./fleet.js";
+import { type DeviceOutcome, runFleet, startLimited } from "./fleet.js";
 import { resolveDevices, type WatchtowerInputs } from "./inputs.js";
 import { setupDevice } from "./setup.js";
 import { deviceStatus } from "./status.js";
-import { DeviceUpdateError, updateDevice } from "./update.js";
+import { type DeviceRecord, DeviceUpdateError, recordDevice, updateDevice } from "./update.js";
+
+/** How many devices an update connects to and records at once, ahead of their turn. */
+const AHEAD = 16;
 
 /** A fleet run's outcomes, and the device lists the action outputs (in device order). */
 export interface FleetRun {
@@ -42,12 +45,35 @@ export async function runWatchtower(inputs: WatchtowerInputs, log: Reporter): Pr
   });
   const outcomes = await log.phase(
     `${inputs.mode} on ${devices.length} device(s), ${inputs.concurrency} at a time`,
-    () =>
-      runFleet(
+    async () => {
+      // An update connects to and records every device ahead of its turn (reads only, up to
+      // AHEAD at once): a device is ready when an update slot frees, and offline ones are found
+      // at once. What changes a device (trigger, check, rollback) runs `concurrency` at a time.
+      const ahead =
+        inputs.mode === "update"
+          ? startLimited(devices, Math.max(AHEAD, inputs.concurrency), (device) =>
+              openDevice(device, inputs, log),
+            )
+          : undefined;
+      const outcomes = await runFleet(
         devices,
         { concurrency: inputs.concurrency, maxFailures: inputs.maxFailures },
-        (device) => onDevice(device, inputs, log),
-      ),
+        async (device, k) => {
+          const opened = await (ahead?.[k] ?? openDevice(device, inputs, log));
+          if ("outcome" in opened) return opened.outcome;
+          return workOn(device, opened.remote, opened.record, inputs, log);
+        },
+      );
+      // Devices never started (max-failures) were connected ahead: close them.
+      await Promise.all(
+        outcomes.map(async (outcome, k) => {
+          if (outcome.state !== "skipped" || ahead === undefined) return;
+          const opened = await ahead[k]!;
+          if ("remote" in opened) opened.remote.close();
+        }),
+      );
+      return outcomes;
+    },
   );
   const names = (state: string) =>
     outcomes.filter((o) => o.state === state).map((o) => o.device.name);
@@ -108,15 +134,24 @@ export function fleetFailure(
   return undefined;
 }
 
-async function onDevice(
+/** A device connected (and, for an update, recorded), or its outcome when that failed. */
+type Opened =
+  | { remote: Remote; record?: DeviceRecord | undefined }
+  | { outcome: DeviceOutcome<unknown> };
+
+const sayFor = (log: Reporter, device: Device) => (message: string) =>
+  log.info(`[${device.name}] ${message}`);
+
+/** Connects to the device and, for an update, records what it runs. Changes nothing. */
+async function openDevice(
   device: Device,
   inputs: WatchtowerInputs,
   log: Reporter,
-): Promise<DeviceOutcome<unknown>> {
-  const say = (message: string) => log.info(`[${device.name}] ${message}`);
+): Promise<Opened> {
+  const say = sayFor(log, device);
   if (!device.online) {
     say("offline according to Tailscale: pending");
-    return { device, state: "pending", detail: "offline (tailscale)" };
+    return { outcome: { device, state: "pending", detail: "offline (tailscale)" } };
   }
   const started = Date.now();
   say("connecting");
@@ -126,11 +161,34 @@ async function onDevice(
   } catch (error) {
     if (isOffline(error)) {
       say(`unreachable after ${Date.now() - started} ms: pending (${(error as Error).message})`);
-      return { device, state: "pending", detail: (error as Error).message };
+      return { outcome: { device, state: "pending", detail: (error as Error).message } };
     }
     say(`cannot connect: ${(error as Error).message}`);
-    return { device, state: "failed", detail: (error as Error).message };
+    return { outcome: { device, state: "failed", detail: (error as Error).message } };
   }
+  if (inputs.mode !== "update") return { remote };
+  try {
+    return { remote, record: await recordDevice(remote, inputs.project, say) };
+  } catch (error) {
+    remote.close();
+    if (error instanceof ConnectionLostError) {
+      say("lost while recording: pending");
+      return { outcome: { device, state: "pending", detail: error.message } };
+    }
+    say(`failed: ${(error as Error).message}`);
+    return { outcome: { device, state: "failed", detail: (error as Error).message } };
+  }
+}
+
+/** The mode's work on an opened device; closes its connection. */
+async function workOn(
+  device: Device,
+  remote: Remote,
+  record: DeviceRecord | undefined,
+  inputs: WatchtowerInputs,
+  log: Reporter,
+): Promise<DeviceOutcome<unknown>> {
+  const say = sayFor(log, device);
   try {
     switch (inputs.mode) {
       case "setup": {
@@ -154,16 +212,21 @@ async function onDevice(
         };
       }
       case "update": {
-        const result = await updateDevice(remote, inputs.project, {
-          trigger: inputs.trigger,
-          token: inputs.token,
-          apiPort: inputs.apiPort,
-          waitTimeoutMs: inputs.waitTimeoutMs,
-          triggerTimeoutMs: inputs.waitTimeoutMs,
-          verify:
-            inputs.healthUrl === undefined ? undefined : (d) => checkHealth(inputs, d.address),
-          log: say,
-        });
+        const result = await updateDevice(
+          remote,
+          inputs.project,
+          {
+            trigger: inputs.trigger,
+            token: inputs.token,
+            apiPort: inputs.apiPort,
+            waitTimeoutMs: inputs.waitTimeoutMs,
+            triggerTimeoutMs: inputs.waitTimeoutMs,
+            verify:
+              inputs.healthUrl === undefined ? undefined : (d) => checkHealth(inputs, d.address),
+            log: say,
+          },
+          record,
+        );
         const changed = result.services.filter((s) => s.from !== s.to);
         say(
           changed.length

@@ -132,16 +132,19 @@ async function triggerHttp(remote: Remote, facts: DeviceFacts, images: string[],
   );
 }
 
-/**
- * Records what runs, triggers the update (Watchtower's API, or pull and up over SSH), and
- * checks the stack. When the check fails, every app service is pinned back to the digest it
- * ran before and the device is reported failed.
- */
-export async function updateDevice(
+/** What a device runs before its update: read only, so it can be taken ahead of the update. */
+export interface DeviceRecord {
+  facts: DeviceFacts;
+  services: string[];
+  before: RunningService[];
+}
+
+/** Reads the device's facts, its app services and what they run (changes nothing). */
+export async function recordDevice(
   remote: Remote,
   project: DeviceProject,
-  plan: UpdatePlan,
-): Promise<UpdateResult> {
+  log: (message: string) => void,
+): Promise<DeviceRecord> {
   const facts = await deviceFacts(remote, project);
   // Independent reads, concurrent over the one connection.
   const [services, running] = await Promise.all([
@@ -149,9 +152,24 @@ export async function updateDevice(
     captureRunning(remote, project.projectName),
   ]);
   const before = running.filter((r) => services.includes(r.service));
-  plan.log(
+  log(
     `running: ${before.map((r) => `${r.service} ${pinOf(r).split("@").pop()?.slice(0, 19)}`).join(", ") || "nothing"}`,
   );
+  return { facts, services, before };
+}
+
+/**
+ * Triggers the update of a recorded device (Watchtower's API, or pull and up over SSH) and
+ * checks the stack. When the check fails, every app service is pinned back to the digest it
+ * ran before and the device is reported failed.
+ */
+export async function updateDevice(
+  remote: Remote,
+  project: DeviceProject,
+  plan: UpdatePlan,
+  record?: DeviceRecord,
+): Promise<UpdateResult> {
+  const { facts, services, before } = record ?? (await recordDevice(remote, project, plan.log));
   const changes = (after: RunningService[]): ServiceChange[] =>
     services.map((service) => ({
       service,
