@@ -106946,7 +106946,7 @@ async function runFleet(devices, options, work) {
             const device = devices[k];
             let outcome;
             try {
-                outcome = await work(device);
+                outcome = await work(device, k);
             }
             catch (error) {
                 outcome = { device, state: "failed", detail: error.message };
@@ -106962,6 +106962,29 @@ async function runFleet(devices, options, work) {
         device: devices[k],
         state: "skipped",
         detail: `not started: max-failures (${options.maxFailures}) reached`,
+    });
+}
+/**
+ * Starts `fn` for every item, at most `limit` at a time, in list order, and returns each
+ * item's promise at once (the caller awaits them in whatever order it needs).
+ */
+function startLimited(items, limit, fn) {
+    let running = 0;
+    const queue = [];
+    const release = () => {
+        running -= 1;
+        queue.shift()?.();
+    };
+    return items.map(async (item) => {
+        if (running >= limit)
+            await new Promise((resolve) => queue.push(resolve));
+        running += 1;
+        try {
+            return await fn(item);
+        }
+        finally {
+            release();
+        }
     });
 }
 
@@ -107125,12 +107148,8 @@ async function triggerHttp(remote, facts, images, plan) {
         throw new Error("curl is not installed on the device");
     throw new Error(`Watchtower's API on ${where} did not answer the update (${status === "000" ? out.stdout.trim().slice(0, -3).trim() || "no answer" : `HTTP ${status}`}); run the action with mode: setup first`);
 }
-/**
- * Records what runs, triggers the update (Watchtower's API, or pull and up over SSH), and
- * checks the stack. When the check fails, every app service is pinned back to the digest it
- * ran before and the device is reported failed.
- */
-async function updateDevice(remote, project, plan) {
+/** Reads the device's facts, its app services and what they run (changes nothing). */
+async function recordDevice(remote, project, log) {
     const facts = await deviceFacts(remote, project);
     // Independent reads, concurrent over the one connection.
     const [services, running] = await Promise.all([
@@ -107138,7 +107157,16 @@ async function updateDevice(remote, project, plan) {
         containers_captureRunning(remote, project.projectName),
     ]);
     const before = running.filter((r) => services.includes(r.service));
-    plan.log(`running: ${before.map((r) => `${r.service} ${pinOf(r).split("@").pop()?.slice(0, 19)}`).join(", ") || "nothing"}`);
+    log(`running: ${before.map((r) => `${r.service} ${pinOf(r).split("@").pop()?.slice(0, 19)}`).join(", ") || "nothing"}`);
+    return { facts, services, before };
+}
+/**
+ * Triggers the update of a recorded device (Watchtower's API, or pull and up over SSH) and
+ * checks the stack. When the check fails, every app service is pinned back to the digest it
+ * ran before and the device is reported failed.
+ */
+async function updateDevice(remote, project, plan, record) {
+    const { facts, services, before } = record ?? (await recordDevice(remote, project, plan.log));
     const changes = (after) => services.map((service) => ({
         service,
         from: before.find((r) => r.service === service)?.digest,
@@ -107223,6 +107251,8 @@ async function updateDevice(remote, project, plan) {
 
 
 
+/** How many devices an update connects to and records at once, ahead of their turn. */
+const AHEAD = 16;
 /** Unreachable within connect-timeout (or refused): Watchtower will update it when it is back. */
 function isOffline(error) {
     if (error instanceof ConnectionLostError)
@@ -107239,7 +107269,29 @@ async function runWatchtower(inputs, log) {
         log.info(`${found.length} device(s): ${found.map((d) => (d.online ? d.name : `${d.name} (offline)`)).join(", ")}`);
         return found;
     });
-    const outcomes = await log.phase(`${inputs.mode} on ${devices.length} device(s), ${inputs.concurrency} at a time`, () => runFleet(devices, { concurrency: inputs.concurrency, maxFailures: inputs.maxFailures }, (device) => onDevice(device, inputs, log)));
+    const outcomes = await log.phase(`${inputs.mode} on ${devices.length} device(s), ${inputs.concurrency} at a time`, async () => {
+        // An update connects to and records every device ahead of its turn (reads only, up to
+        // AHEAD at once): a device is ready when an update slot frees, and offline ones are found
+        // at once. What changes a device (trigger, check, rollback) runs `concurrency` at a time.
+        const ahead = inputs.mode === "update"
+            ? startLimited(devices, Math.max(AHEAD, inputs.concurrency), (device) => openDevice(device, inputs, log))
+            : undefined;
+        const outcomes = await runFleet(devices, { concurrency: inputs.concurrency, maxFailures: inputs.maxFailures }, async (device, k) => {
+            const opened = await (ahead?.[k] ?? openDevice(device, inputs, log));
+            if ("outcome" in opened)
+                return opened.outcome;
+            return workOn(device, opened.remote, opened.record, inputs, log);
+        });
+        // Devices never started (max-failures) were connected ahead: close them.
+        await Promise.all(outcomes.map(async (outcome, k) => {
+            if (outcome.state !== "skipped" || ahead === undefined)
+                return;
+            const opened = await ahead[k];
+            if ("remote" in opened)
+                opened.remote.close();
+        }));
+        return outcomes;
+    });
     const names = (state) => outcomes.filter((o) => o.state === state).map((o) => o.device.name);
     const run = {
         mode: inputs.mode,
@@ -107284,11 +107336,13 @@ function fleetFailure(run, offlinePolicy) {
     }
     return undefined;
 }
-async function onDevice(device, inputs, log) {
-    const say = (message) => log.info(`[${device.name}] ${message}`);
+const sayFor = (log, device) => (message) => log.info(`[${device.name}] ${message}`);
+/** Connects to the device and, for an update, records what it runs. Changes nothing. */
+async function openDevice(device, inputs, log) {
+    const say = sayFor(log, device);
     if (!device.online) {
         say("offline according to Tailscale: pending");
-        return { device, state: "pending", detail: "offline (tailscale)" };
+        return { outcome: { device, state: "pending", detail: "offline (tailscale)" } };
     }
     const started = Date.now();
     say("connecting");
@@ -107299,11 +107353,29 @@ async function onDevice(device, inputs, log) {
     catch (error) {
         if (isOffline(error)) {
             say(`unreachable after ${Date.now() - started} ms: pending (${error.message})`);
-            return { device, state: "pending", detail: error.message };
+            return { outcome: { device, state: "pending", detail: error.message } };
         }
         say(`cannot connect: ${error.message}`);
-        return { device, state: "failed", detail: error.message };
+        return { outcome: { device, state: "failed", detail: error.message } };
     }
+    if (inputs.mode !== "update")
+        return { remote };
+    try {
+        return { remote, record: await recordDevice(remote, inputs.project, say) };
+    }
+    catch (error) {
+        remote.close();
+        if (error instanceof ConnectionLostError) {
+            say("lost while recording: pending");
+            return { outcome: { device, state: "pending", detail: error.message } };
+        }
+        say(`failed: ${error.message}`);
+        return { outcome: { device, state: "failed", detail: error.message } };
+    }
+}
+/** The mode's work on an opened device; closes its connection. */
+async function workOn(device, remote, record, inputs, log) {
+    const say = sayFor(log, device);
     try {
         switch (inputs.mode) {
             case "setup": {
@@ -107333,7 +107405,7 @@ async function onDevice(device, inputs, log) {
                     triggerTimeoutMs: inputs.waitTimeoutMs,
                     verify: inputs.healthUrl === undefined ? undefined : (d) => checkHealth(inputs, d.address),
                     log: say,
-                });
+                }, record);
                 const changed = result.services.filter((s) => s.from !== s.to);
                 say(changed.length
                     ? `updated ${changed.map((s) => s.service).join(", ")}`
