@@ -110,7 +110,7 @@ async function main(): Promise<void> {
     );
     console.log(summary);
     console.log(
-      `Each device capped at ${deviceCpu} CPU (--device-cpu; off: they share this machine's ${availableParallelism()} cores). During the 6-device runs the cores were ${Math.round(median(busyShares) * 100)}% busy (median): near 100% means the lab's CPU, not the action, bounds the figure.`,
+      `${deviceCpu === "off" ? `Devices not capped: they share this machine's ${availableParallelism()} cores` : `Each device capped at ${deviceCpu} CPU (--device-cpu)`}. During the 6-device runs the cores were ${Math.round(median(busyShares) * 100)}% busy (median): near 100% means the lab's CPU, not the action, bounds the figure.`,
     );
   } finally {
     downFleet();
