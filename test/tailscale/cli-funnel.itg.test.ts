@@ -75,7 +75,7 @@ async function serveStatus(): Promise<unknown> {
 
 beforeAll(async () => {
   removeStandin(prod.binDir);
-  standin = installStandin(prod.binDir, "prod-cloud");
+  standin = await installStandin(prod.binDir, "prod-cloud");
   dir = mkdtempSync(join(tmpdir(), "smoker-cli-funnel-"));
   writeFileSync(join(dir, "id"), readFileSync(lab().clientKey, "utf8"), { mode: 0o600 });
   writeFileSync(join(dir, "ca.pem"), standin.certificate);

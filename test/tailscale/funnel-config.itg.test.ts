@@ -85,7 +85,7 @@ async function tailscaleByHand(...args: string[]): Promise<void> {
 beforeAll(async () => {
   expect(existsSync(join(dev.binDir, "tailscale"))).toBe(false);
   removeStandin(prod.binDir);
-  standin = installStandin(prod.binDir, "prod-cloud");
+  standin = await installStandin(prod.binDir, "prod-cloud");
   await withRemote(prod, async (r) => {
     for (const [name, [image, port]] of Object.entries(APPS)) {
       await r.tryRun(cmd("docker", "rm", "-f", name));

@@ -1,6 +1,5 @@
 // Installs the tailscale stand-in (standin/tailscale.mjs + tailscaled.mjs) into a lab host's own
 // bin dir, with its state next to it (<binDir>/../tailscale), and takes it away again.
-import { execFileSync } from "node:child_process";
 import {
   chmodSync,
   copyFileSync,
@@ -12,6 +11,7 @@ import {
 } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { selfSignedCertificate } from "@smoker/action-kit/testing";
 
 const HERE = join(dirname(fileURLToPath(import.meta.url)), "standin");
 
@@ -43,11 +43,11 @@ export function stateDirOf(binDir: string): string {
 }
 
 /** Installs the stand-in for host `name` (logged in, funnel allowed unless told otherwise). */
-export function installStandin(
+export async function installStandin(
   binDir: string,
   name: string,
   node: Partial<NodeState> = {},
-): Standin {
+): Promise<Standin> {
   const stateDir = stateDirOf(binDir);
   mkdirSync(stateDir, { recursive: true });
   mkdirSync(binDir, { recursive: true });
@@ -64,29 +64,12 @@ export function installStandin(
   };
   writeFileSync(join(stateDir, "node.json"), JSON.stringify(state));
   if (!existsSync(join(stateDir, "cert.pem"))) {
-    execFileSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-days",
-        "2",
-        "-subj",
-        `/CN=${dnsName}`,
-        "-addext",
-        `subjectAltName=DNS:${dnsName}`,
-        "-keyout",
-        join(stateDir, "key.pem"),
-        "-out",
-        join(stateDir, "cert.pem"),
-      ],
-      { stdio: "ignore" },
-    );
+    const made = await selfSignedCertificate({
+      subject: `/CN=${dnsName}`,
+      altNames: `DNS:${dnsName}`,
+    });
+    writeFileSync(join(stateDir, "key.pem"), made.key, { mode: 0o600 });
+    writeFileSync(join(stateDir, "cert.pem"), made.cert);
   }
   return { stateDir, dnsName, certificate: readFileSync(join(stateDir, "cert.pem"), "utf8") };
 }
